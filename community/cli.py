@@ -1,0 +1,61 @@
+"""The `community` command: the Flask CLI bound to this app, plus our own commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from community.services import accounts, demo
+from community.services.errors import DomainError
+
+
+def _create_app():
+    from community import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Manage and run the community forum."""
+
+
+users = click.Group("users", help="Manage user accounts.")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(["member", "staff", "moderator", "admin"]),
+              default="member", show_default=True)
+def create_user(username: str, email: str, password: str, role: str) -> None:
+    """Create an account, e.g. a staff member: users create NAME --email E --role staff."""
+    try:
+        user = accounts.register(username, email, password, role=role)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"Created {user.role} {user.username} (id {user.id}).")
+
+
+demo_group = click.Group("demo", help="Demo data.")
+
+
+@demo_group.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def load_demo(if_empty: bool) -> None:
+    """Load the Kestrel Mobile demo community (users share the password kestrel-demo)."""
+    if not demo.is_empty():
+        if if_empty:
+            click.echo("Database already has users; demo data not loaded.")
+            return
+        raise click.ClickException("The database already has users; demo data goes into an empty one.")
+    counts = demo.load()
+    click.echo("Loaded demo data: " + ", ".join(f"{n} {what}" for what, n in counts.items()) +
+               f". Every demo user's password is {demo.DEMO_PASSWORD!r}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(demo_group)

@@ -1,0 +1,104 @@
+"""Settings: defaults here, then instance/config.py, then COMMUNITY_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULTS: dict[str, Any] = {
+    # Database: SQLite (WAL) under instance/ unless DATABASE_URL is set.
+    "SQLALCHEMY_DATABASE_URI": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Sessions and cookies.
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
+    # Request bodies over 1 MiB are refused with 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Rate limits (Flask-Limiter syntax). Storage is memory unless a Redis URI is given.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_SIGNUP": "10 per hour",
+    "RATELIMIT_LOGIN": "10 per minute;50 per hour",
+    "RATELIMIT_POST": "20 per minute;300 per hour",
+    # Live updates: set to redis://... to share events between several server processes.
+    "SOCKETIO_MESSAGE_QUEUE": None,
+    # Lists.
+    "PAGE_SIZE": 30,
+    "API_MAX_LIMIT": 100,
+    # Post limits.
+    "TITLE_MIN": 8,
+    "TITLE_MAX": 200,
+    "BODY_MAX": 30_000,
+    "COMMENT_MAX": 2_000,
+    "TAGS_MAX": 5,
+    # Privileges by reputation.
+    "REPUTATION_EDIT_OTHERS": 1000,
+    # Public base URL used in links sent outside the site (emails, social replies).
+    "BASE_URL": "http://127.0.0.1:5000",
+}
+
+ENV_PREFIX = "COMMUNITY_"
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Environment values are JSON when they parse as JSON (numbers, booleans, null), else text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def load(app_config: dict[str, Any], instance_path: Path, overrides: Mapping[str, Any] | None) -> None:
+    """Fill app_config from the three layers, then from a test mapping if one is given."""
+    app_config.update(DEFAULTS)
+    instance_file = instance_path / "config.py"
+    if instance_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(instance_file.read_text(encoding="utf-8"), str(instance_file), "exec"), namespace)
+        app_config.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key, raw in os.environ.items():
+        if key.startswith(ENV_PREFIX):
+            app_config[key[len(ENV_PREFIX):]] = _parse_env_value(raw)
+    # Conventional names used by hosting platforms and by our README.
+    for env_name, key in (("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+                          ("SECRET_KEY", "SECRET_KEY"),
+                          ("SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_MESSAGE_QUEUE"),
+                          ("RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URI")):
+        if os.environ.get(env_name):
+            app_config[key] = os.environ[env_name]
+    if overrides:
+        app_config.update(overrides)
+
+    uri = app_config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'community.db'}"
+    elif uri.startswith("postgres://") or uri.startswith("postgresql://"):
+        # Use psycopg 3, the driver we install.
+        app_config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if not app_config.get("SECRET_KEY"):
+        app_config["SECRET_KEY"] = _instance_secret(instance_path)
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Generate the secret key once into instance/secret_key and reuse it afterwards."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    # O_EXCL: when two processes start at once, one writes and the other reads the winner's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,67 @@
+"""Markdown to safe HTML: the only producer of user HTML in the product.
+
+Markdown is rendered once on write, then cleaned by a bleach allow-list. Raw HTML that users type
+is escaped rather than dropped (they see what they wrote); links get rel="nofollow ugc noopener";
+images keep only http(s) sources. bleach sits behind this one module so it can be swapped (nh3).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from urllib.parse import urlsplit
+
+import bleach
+import markdown
+from bleach.linkifier import LinkifyFilter
+
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul",
+})
+LINK_PROTOCOLS = frozenset({"http", "https", "mailto"})
+IMAGE_PROTOCOLS = frozenset({"http", "https"})
+LINK_REL = "nofollow ugc noopener"
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "a":
+        return name in ("href", "title")
+    if tag == "img":
+        if name == "src":
+            # Only absolute http(s) images: no data:, no javascript:, no relative tricks.
+            return urlsplit(value.strip()).scheme.lower() in IMAGE_PROTOCOLS
+        return name in ("alt", "title")
+    if tag == "code":
+        # fenced_code marks the language as class="language-xyz"; keep only that shape.
+        return name == "class" and value.startswith("language-") and value[9:].replace("-", "").isalnum()
+    if tag in ("td", "th"):
+        return name == "align" and value in ("left", "right", "center")
+    if tag == "abbr":
+        return name == "title"
+    return False
+
+
+def _set_rel(attrs: dict, new: bool = False) -> dict:
+    attrs[(None, "rel")] = LINK_REL
+    attrs.pop((None, "target"), None)
+    return attrs
+
+
+_CLEANER = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=_allowed_attribute,
+    protocols=LINK_PROTOCOLS,
+    strip=False,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
+)
+
+_EXTENSIONS = ["fenced_code", "tables", "sane_lists"]
+
+
+def render_markdown(source: str) -> str:
+    """Return sanitized HTML for a markdown source string."""
+    # A Markdown instance keeps state between calls and is not thread-safe: one per call.
+    html = markdown.Markdown(extensions=_EXTENSIONS, output_format="html").convert(source)
+    return _CLEANER.clean(html)

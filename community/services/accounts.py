@@ -1,0 +1,144 @@
+"""Accounts: sign-up, log-in, API tokens and roles."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from community.extensions import db
+from community.models import ApiToken, User
+from community.models.users import ROLES, STAFF_ROLES
+from community.services import events, permissions
+from community.services.errors import Conflict, Invalid, NotFound, Unauthorized
+from community.services.homoglyphs import looks_like
+from community.services.text import clean_text, is_encodable
+
+USERNAME_RE = re.compile(r"^[^\W_][\w.-]{2,31}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+# A fixed hash to compare against when the username is unknown, so timing does not tell.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def username_key(username: str) -> str:
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
+def _clean_username(raw: str) -> str:
+    username = unicodedata.normalize("NFKC", clean_text(raw))
+    if not USERNAME_RE.fullmatch(username):
+        raise Invalid("username", "username.invalid",
+                      "Usernames are 3 to 32 letters, digits, dots, dashes or underscores, "
+                      "starting with a letter or digit.")
+    return username
+
+
+def _clean_email(raw: str) -> str:
+    try:
+        return validate_email(clean_text(raw), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise Invalid("email", "email.invalid", str(exc)) from None
+
+
+def _check_password(password: str) -> None:
+    if not is_encodable(password):
+        raise Invalid("password", "password.invalid", "Passwords must be valid Unicode text.")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid("password", "password.length",
+                      f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+
+
+def _refuse_staff_lookalike(username: str) -> None:
+    staff_names = db.session.scalars(select(User.username).where(User.role.in_(STAFF_ROLES)))
+    for staff_name in staff_names:
+        if looks_like(username, staff_name):
+            raise Invalid("username", "username.confusable",
+                          "That name looks too much like a staff member's name.")
+
+
+def register(username: str, email: str, password: str, *, role: str = "member",
+             bio: str = "", locale: str | None = None) -> User:
+    """Create an account. Anyone may call this (sign-up); only the CLI passes a role.
+
+    Raises Invalid for a malformed name, email, password or role, Invalid
+    (`username.confusable`) for a look-alike of a staff name, and Conflict when the name or
+    email is taken.
+    """
+    username = _clean_username(username)
+    email = _clean_email(email)
+    _check_password(password)
+    if role not in ROLES:
+        raise Invalid("role", "role.invalid", f"Role must be one of {', '.join(ROLES)}.")
+    key = username_key(username)
+    if db.session.scalar(select(User.id).where(User.username_key == key)):
+        raise Conflict("username.taken", "That username is taken.", field="username")
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("email.taken", "An account with that email already exists.", field="email")
+    _refuse_staff_lookalike(username)
+    user = User(username=username, username_key=key, email=email, role=role, bio=bio.strip(),
+                locale=locale, password_hash=generate_password_hash(password))
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another sign-up with the same name or email committed between our check and insert.
+        db.session.rollback()
+        raise Conflict("username.taken", "That username or email is taken.", field="username") from None
+    events.publish("user.created", user_id=user.id)
+    db.session.commit()
+    return user
+
+
+def authenticate(username: str, password: str) -> User:
+    """Return the user whose name and password match; raises Unauthorized `auth.invalid` otherwise."""
+    key = username_key(clean_text(username))
+    user = db.session.scalar(select(User).where(User.username_key == key))
+    if not is_encodable(password) or user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise Unauthorized("auth.invalid", "Wrong username or password.")
+    if not check_password_hash(user.password_hash, password):
+        raise Unauthorized("auth.invalid", "Wrong username or password.")
+    return user
+
+
+def issue_token(user: User, name: str = "") -> str:
+    """Create an API token for `user` and return it; only its hash is stored."""
+    raw = "cm_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=_token_hash(raw), name=name[:100]))
+    db.session.commit()
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    return token.user if token else None
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def set_role(actor: User | None, user: User, role: str) -> User:
+    """Change a user's role. Admins only (`actor=None` means the command line)."""
+    if actor is not None:
+        permissions.require(actor, "user.set_role", user)
+    if role not in ROLES:
+        raise Invalid("role", "role.invalid", f"Role must be one of {', '.join(ROLES)}.")
+    user.role = role
+    db.session.commit()
+    return user
+
+
+
+def get_user(user_id: int) -> User:
+    """A user by id; NotFound `user.not_found` otherwise."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("user.not_found", "No such user.")
+    return user

@@ -1,0 +1,68 @@
+"""Keyset (cursor) pagination: page 1,000 costs what page 1 costs.
+
+A cursor is an opaque, URL-safe token holding the sort name and the last row's sort key and id;
+the next page asks for rows strictly after that key in the list's order, which an index ending in
+`id` answers directly, whatever the depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Sequence, TypeVar
+
+from sqlalchemy import Select, literal, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from community.services.errors import BadRequest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None
+
+
+def encode_cursor(sort: str, key: Any, row_id: int) -> str:
+    if isinstance(key, datetime):
+        key = {"t": key.isoformat()}
+    raw = json.dumps([sort, key, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    """Return (key, id) from a cursor made for `sort`; BadRequest `cursor.invalid` otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, key, row_id = json.loads(raw)
+        if isinstance(key, dict):
+            key = datetime.fromisoformat(key["t"])
+        if cursor_sort != sort or not isinstance(row_id, int) or isinstance(row_id, bool):
+            raise ValueError(cursor_sort)
+        if not isinstance(key, (int, datetime)) or isinstance(key, bool):
+            raise ValueError(key)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise BadRequest("cursor.invalid", "The cursor is not valid for this list.") from None
+    return key, row_id
+
+
+def keyset_page(query: Select, sort: str, key_column: InstrumentedAttribute,
+                id_column: InstrumentedAttribute, cursor: str | None, limit: int,
+                session) -> Page:
+    """Run `query` in descending (key, id) order from after `cursor`, `limit` rows at a time."""
+    if cursor:
+        key, row_id = decode_cursor(cursor, sort)
+        query = query.where(tuple_(key_column, id_column) < tuple_(
+            literal(key, type_=key_column.type), literal(row_id, type_=id_column.type)))
+    query = query.order_by(key_column.desc(), id_column.desc()).limit(limit + 1)
+    rows = list(session.scalars(query).unique())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(sort, getattr(last, key_column.key), getattr(last, id_column.key))
+    return Page(rows, next_cursor)

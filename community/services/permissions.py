@@ -1,0 +1,108 @@
+"""The one permission table: can(user, action, target) for every write in the product."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import current_app
+
+from community.models import User
+from community.services.errors import Forbidden, Unauthorized
+
+# Each rule returns None when allowed, or (code, message) when refused.
+Rule = Callable[[User | None, Any], tuple[str, str] | None]
+
+LOGIN_REQUIRED = ("auth.required", "You need to log in to do that.")
+SUSPENDED = ("user.suspended", "Your account is suspended.")
+
+
+def _active_member(user: User | None) -> tuple[str, str] | None:
+    if user is None or not user.is_authenticated:
+        return LOGIN_REQUIRED
+    if user.is_suspended:
+        return SUSPENDED
+    return None
+
+
+def _create_thread(user, target) -> tuple[str, str] | None:
+    return _active_member(user)
+
+
+def _reply(user, thread) -> tuple[str, str] | None:
+    """Answering a thread or commenting on one of its posts; target is the thread."""
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if thread.is_hidden and not user.is_staff:
+        return ("thread.hidden", "This thread has been hidden by a moderator.")
+    if thread.is_locked and user.role not in ("moderator", "admin"):
+        return ("thread.locked", "This thread is locked; no new replies.")
+    return None
+
+
+def _edit_post(user, post) -> tuple[str, str] | None:
+    """Authors edit their own posts; trusted members (reputation) and staff edit anyone's."""
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if post.author_id == user.id or user.is_staff:
+        return None
+    if user.reputation >= current_app.config["REPUTATION_EDIT_OTHERS"]:
+        return None
+    return ("post.not_author", "Only the author, trusted members and staff can edit this post.")
+
+
+def _accept(user, thread) -> tuple[str, str] | None:
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if thread.author_id == user.id or user.is_staff:
+        return None
+    return ("accept.not_asker", "Only the person who asked (or staff) can accept an answer.")
+
+
+def _staff(user, target) -> tuple[str, str] | None:
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if not user.is_staff:
+        return ("staff.required", "Only staff can do that.")
+    return None
+
+
+def _manage_users(user, target) -> tuple[str, str] | None:
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if user.role != "admin":
+        return ("user.not_admin", "Only admins can do that.")
+    return None
+
+
+RULES: dict[str, Rule] = {
+    "thread.create": _create_thread,
+    "answer.create": _reply,
+    "comment.create": _reply,
+    "post.edit": _edit_post,
+    "thread.accept": _accept,
+    "post.endorse": _staff,
+    "user.set_role": _manage_users,
+}
+
+
+def refusal(user: User | None, action: str, target: Any = None) -> tuple[str, str] | None:
+    return RULES[action](user, target)
+
+
+def can(user: User | None, action: str, target: Any = None) -> bool:
+    """True when `user` may perform `action` on `target` (templates use this to show buttons)."""
+    return refusal(user, action, target) is None
+
+
+def require(user: User | None, action: str, target: Any = None) -> None:
+    """Raise Unauthorized for anonymous users, Forbidden with the rule's code for refusals."""
+    refused = refusal(user, action, target)
+    if refused == LOGIN_REQUIRED:
+        raise Unauthorized(*refused)
+    if refused:
+        raise Forbidden(*refused)

@@ -1,0 +1,24 @@
+"""Normalising text that users send, before any rule looks at it."""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls other than tab, newline and carriage return; PostgreSQL refuses NUL outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_encodable(text: str) -> bool:
+    """False for strings holding lone surrogates (possible from JSON "\\ud800"), which no database stores."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def clean_text(text: str) -> str:
+    """Strip the ends, drop control characters and replace lone surrogates with U+FFFD."""
+    if not is_encodable(text):
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _CONTROL.sub("", text).strip()

@@ -1,0 +1,253 @@
+"""Threads: ask, answer, comment, edit with revisions, and the lists visitors browse."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterable
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from community.extensions import db
+from community.models import Comment, Post, Revision, Tag, Thread, User, thread_tags
+from community.models.base import utcnow
+from community.models.threads import THREAD_STATUSES
+from community.render import render_markdown
+from community.services import events, permissions
+from community.services.errors import Invalid, NotFound
+from community.services.pagination import Page, keyset_page
+from community.services.text import clean_text
+
+TAG_RE = re.compile(r"^[^\W_][\w+#.-]{0,34}$")
+SORTS = {
+    "active": Thread.last_activity_at,
+    "newest": Thread.created_at,
+    "votes": Thread.score,
+}
+
+
+# ---- validation -------------------------------------------------------------------------
+
+def _title(raw: str) -> str:
+    title = " ".join(clean_text(raw).split())
+    low, high = current_app.config["TITLE_MIN"], current_app.config["TITLE_MAX"]
+    if len(title) < low:
+        raise Invalid("title", "title.too_short", f"Titles need at least {low} characters.")
+    if len(title) > high:
+        raise Invalid("title", "title.too_long", f"Titles are at most {high} characters.")
+    return title
+
+
+def _body(raw: str, field: str = "body", limit_key: str = "BODY_MAX") -> str:
+    body = clean_text(raw)
+    limit = current_app.config[limit_key]
+    if not body:
+        raise Invalid(field, f"{field}.empty", "Write something first.")
+    if len(body) > limit:
+        raise Invalid(field, f"{field}.too_long", f"At most {limit:,} characters.")
+    return body
+
+
+def normalize_tags(raw: Iterable[str] | str) -> list[str]:
+    """Lower-case, de-duplicated tag names in the order given; 1 to TAGS_MAX of them."""
+    if isinstance(raw, str):
+        raw = raw.replace(",", " ").split()
+    names: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            raise Invalid("tags", "tags.invalid", "Tags are short words.")
+        name = unicodedata.normalize("NFKC", clean_text(item)).casefold()
+        if not TAG_RE.fullmatch(name):
+            raise Invalid("tags", "tags.invalid",
+                          f"{name[:40]!r} is not a tag: use up to 35 letters, digits or -+#.")
+        if name not in names:
+            names.append(name)
+    limit = current_app.config["TAGS_MAX"]
+    if not names:
+        raise Invalid("tags", "tags.missing", "Add at least one tag.")
+    if len(names) > limit:
+        raise Invalid("tags", "tags.too_many", f"Use at most {limit} tags.")
+    return names
+
+
+def _tags(names: list[str]) -> list[Tag]:
+    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    for name in names:
+        if name not in existing:
+            # Two askers may create the same new tag at once: the loser reuses the winner's row.
+            try:
+                with db.session.begin_nested():
+                    tag = Tag(name=name)
+                    db.session.add(tag)
+            except IntegrityError:
+                tag = db.session.scalar(select(Tag).where(Tag.name == name))
+            existing[name] = tag
+    return [existing[name] for name in names]
+
+
+# ---- shared helpers (flush, never commit) -------------------------------------------------
+
+def create_thread(author: User, title: str, body: str, tags: list[str], *,
+                  source_kind: str = "web", source_url: str | None = None) -> Thread:
+    """Build a thread with its question post and first revision. Shared with the bridge intake."""
+    now = utcnow()
+    thread = Thread(title=title, author=author, tags=_tags(tags), source_kind=source_kind,
+                    source_url=source_url, created_at=now, last_activity_at=now)
+    question = Post(thread=thread, author=author, kind="question", body_source=body,
+                    body_html=render_markdown(body), created_at=now)
+    question.revisions.append(Revision(number=1, editor=author, title=title,
+                                       tags=" ".join(tags), body_source=body, created_at=now))
+    db.session.add(thread)
+    db.session.flush()
+    events.publish("thread.created", thread_id=thread.id, post_id=question.id)
+    return thread
+
+
+# ---- use-cases ----------------------------------------------------------------------------
+
+def ask(actor: User, title: str, body: str, tags: Iterable[str] | str,
+        source_kind: str = "web") -> Thread:
+    """Start a thread. Any active member may ask. Raises Forbidden or Invalid."""
+    permissions.require(actor, "thread.create")
+    thread = create_thread(actor, _title(title), _body(body), normalize_tags(tags),
+                           source_kind=source_kind)
+    db.session.commit()
+    return thread
+
+
+def answer(actor: User, thread: Thread, body: str) -> Post:
+    """Answer a thread. Active members; not on locked or hidden threads. Raises Forbidden, Invalid."""
+    permissions.require(actor, "answer.create", thread)
+    text = _body(body)
+    now = utcnow()
+    post = Post(thread=thread, author=actor, kind="answer", body_source=text,
+                body_html=render_markdown(text), created_at=now)
+    post.revisions.append(Revision(number=1, editor=actor, body_source=text, created_at=now))
+    db.session.add(post)
+    thread.answer_count += 1
+    thread.last_activity_at = now
+    thread.refresh_status()
+    db.session.flush()
+    events.publish("answer.created", thread_id=thread.id, post_id=post.id)
+    db.session.commit()
+    return post
+
+
+def comment(actor: User, post: Post, body: str) -> Comment:
+    """Comment on a question or answer. Same rules as answering. Raises Forbidden, Invalid."""
+    permissions.require(actor, "comment.create", post.thread)
+    text = _body(body, limit_key="COMMENT_MAX")
+    now = utcnow()
+    item = Comment(post=post, author=actor, body_source=text, body_html=render_markdown(text),
+                   created_at=now)
+    db.session.add(item)
+    post.thread.last_activity_at = now
+    db.session.flush()
+    events.publish("comment.created", thread_id=post.thread_id, post_id=post.id, comment_id=item.id)
+    db.session.commit()
+    return item
+
+
+def edit_post(actor: User, post: Post, *, body: str | None = None, title: str | None = None,
+              tags: Iterable[str] | str | None = None, summary: str = "") -> Post:
+    """Edit a post (and, for a question, its thread's title and tags), keeping a revision.
+
+    Authors edit their own posts; members with enough reputation and staff edit anyone's.
+    Raises Forbidden or Invalid; an edit that changes nothing saves no revision.
+    """
+    permissions.require(actor, "post.edit", post)
+    thread = post.thread
+    if not post.is_question and (title is not None or tags is not None):
+        raise Invalid("title", "edit.answer_title", "Only questions have a title and tags.")
+    new_body = _body(body) if body is not None else post.body_source
+    new_title = _title(title) if title is not None else thread.title
+    new_tags = normalize_tags(tags) if tags is not None else thread.tag_names
+    changed = (new_body != post.body_source or
+               (post.is_question and (new_title != thread.title or new_tags != thread.tag_names)))
+    if not changed:
+        return post
+    now = utcnow()
+    post.body_source = new_body
+    post.body_html = render_markdown(new_body)
+    post.edited_at = now
+    post.edited_by = actor
+    if post.is_question:
+        thread.title = new_title
+        thread.tags = _tags(new_tags)
+    post.revisions.append(Revision(
+        number=len(post.revisions) + 1, editor=actor, body_source=new_body, created_at=now,
+        title=new_title if post.is_question else None,
+        tags=" ".join(new_tags) if post.is_question else None,
+        summary=clean_text(summary)[:300]))
+    thread.last_activity_at = now
+    db.session.flush()
+    events.publish("post.edited", thread_id=thread.id, post_id=post.id)
+    db.session.commit()
+    return post
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+def _visible_threads(viewer: User | None):
+    query = select(Thread)
+    if not (viewer and viewer.is_authenticated and viewer.is_staff):
+        query = query.where(Thread.is_hidden.is_(False))
+    return query
+
+
+def list_threads(viewer: User | None, *, sort: str = "active", status: str | None = None,
+                 tag: str | None = None, author_id: int | None = None,
+                 cursor: str | None = None, limit: int = 30) -> Page[Thread]:
+    """A page of threads the viewer may see, newest activity (or creation, or votes) first."""
+    if sort not in SORTS:
+        raise Invalid("sort", "sort.invalid", f"sort is one of {', '.join(SORTS)}.")
+    query = _visible_threads(viewer).options(
+        selectinload(Thread.author), selectinload(Thread.tags))
+    if status is not None:
+        if status not in THREAD_STATUSES:
+            raise Invalid("status", "status.invalid",
+                          f"status is one of {', '.join(THREAD_STATUSES)}.")
+        query = query.where(Thread.status == status)
+    if tag is not None:
+        tag_id = db.session.scalar(select(Tag.id).where(Tag.name == tag.casefold()))
+        if tag_id is None:
+            return Page([], None)
+        query = query.join(thread_tags, thread_tags.c.thread_id == Thread.id).where(
+            thread_tags.c.tag_id == tag_id)
+    if author_id is not None:
+        query = query.where(Thread.author_id == author_id)
+    return keyset_page(query, sort, SORTS[sort], Thread.id, cursor, limit, db.session)
+
+
+def get_thread(viewer: User | None, thread_id: int) -> Thread:
+    """The thread with its posts, authors and comments loaded; NotFound if missing or hidden."""
+    thread = db.session.scalar(
+        _visible_threads(viewer).where(Thread.id == thread_id).options(
+            selectinload(Thread.author), selectinload(Thread.tags),
+            selectinload(Thread.posts).options(
+                selectinload(Post.author), selectinload(Post.endorsed_by),
+                selectinload(Post.comments).selectinload(Comment.author))))
+    if thread is None:
+        raise NotFound("thread.not_found", "No such thread.")
+    return thread
+
+
+def get_post(viewer: User | None, post_id: int) -> Post:
+    """A post in a thread the viewer may see; NotFound otherwise."""
+    post = db.session.get(Post, post_id)
+    staff = bool(viewer and viewer.is_authenticated and viewer.is_staff)
+    if post is None or ((post.is_hidden or post.thread.is_hidden) and not staff):
+        raise NotFound("post.not_found", "No such post.")
+    return post
+
+
+def user_answers(user: User, limit: int = 20) -> list[Post]:
+    """A user's most recent visible answers, for their profile."""
+    return list(db.session.scalars(
+        select(Post).join(Thread, Post.thread_id == Thread.id)
+        .where(Post.author_id == user.id, Post.kind == "answer", Thread.is_hidden.is_(False))
+        .options(selectinload(Post.thread))
+        .order_by(Post.created_at.desc()).limit(limit)))

@@ -1,0 +1,65 @@
+"""Blueprint registration and the one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from community.extensions import db
+from community.services.errors import DomainError
+
+# HTTP status → stable error code for failures raised by Flask or Werkzeug themselves.
+HTTP_CODES = {
+    400: "request.invalid",
+    401: "auth.required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method.not_allowed",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/bridge/")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    if wants_json():
+        body = {"code": code, "message": message}
+        if field:
+            body["field"] = field
+        return jsonify(error=body), status
+    return render_template("errors/error.html", status=status, code=code, message=message), status
+
+
+def register_blueprints(app: Flask) -> None:
+    from community.views import auth, formatting, threads, users
+    from community.views.api import bp as api_bp
+
+    for blueprint in (auth.bp, threads.bp, users.bp, api_bp):
+        app.register_blueprint(blueprint)
+    formatting.init_app(app)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(400, "csrf.invalid",
+                              "The form expired or came from elsewhere; reload and try again.")
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        return error_response(429, "rate_limited",
+                              f"Too many requests ({exc.description}); slow down.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        return error_response(status, HTTP_CODES.get(status, "http.error"), exc.description or "")

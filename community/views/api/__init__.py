@@ -1,0 +1,90 @@
+"""JSON API v1: the blueprint, bearer-token auth, body and query helpers, and its routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+from flask_login import current_user
+
+from community.extensions import csrf, limiter
+from community.security import current_actor, rate_limit_key
+from community.services import accounts
+from community.services.errors import BadRequest, Invalid, Unauthorized
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Token clients carry no cookie, so no CSRF token; session clients send X-CSRFToken (below).
+csrf.exempt(bp)
+
+post_limit = limiter.limit(lambda: current_app.config["RATELIMIT_POST"], key_func=rate_limit_key)
+
+
+@bp.before_request
+def authenticate() -> None:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized("auth.invalid_token", "The bearer token is missing or not valid.")
+        g.api_user = user
+    elif current_user.is_authenticated and request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def require_actor():
+    actor = current_actor()
+    if actor is None:
+        raise Unauthorized("auth.required", "Send a bearer token or log in.")
+    return actor
+
+
+def json_body() -> dict[str, Any]:
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("request.invalid_json", "The request body must be a JSON object.")
+    return data
+
+
+def text_field(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise Invalid(name, f"{name}.required", f"{name} is required.")
+        return None
+    if not isinstance(value, str):
+        raise Invalid(name, f"{name}.type", f"{name} must be a string.")
+    return value
+
+
+def tags_field(data: dict[str, Any], *, required: bool = True) -> list[str] | str | None:
+    value = data.get("tags")
+    if value is None and not required:
+        return None
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(t, str) for t in value)):
+        return value
+    raise Invalid("tags", "tags.type", "tags must be a list of strings.")
+
+
+def int_field(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(name, f"{name}.type", f"{name} must be an integer.")
+    return value
+
+
+def limit_arg() -> int:
+    raw = request.args.get("limit")
+    top = current_app.config["API_MAX_LIMIT"]
+    if raw is None:
+        return min(current_app.config["PAGE_SIZE"], top)
+    if not raw.isdigit() or not 1 <= int(raw) <= top:
+        raise BadRequest("limit.invalid", f"limit is a whole number from 1 to {top}.")
+    return int(raw)
+
+
+def list_response(page, serialize) -> dict[str, Any]:
+    return {"items": [serialize(item) for item in page.items], "next_cursor": page.next_cursor}
+
+
+from community.views.api import openapi, posts, threads, tokens, users  # noqa: E402,F401

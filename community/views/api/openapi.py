@@ -1,0 +1,184 @@
+"""API: GET /api/v1/openapi.json, the OpenAPI 3.1 description of every endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from community.views.api import bp
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, ok: int, schema: dict[str, Any] | None, *, errors: tuple[int, ...] = (),
+        body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
+        auth: bool = False) -> dict[str, Any]:
+    responses: dict[str, Any] = {str(ok): {"description": "OK", **(_json(schema) if schema else {})}}
+    for status in errors:
+        responses[str(status)] = {"description": "Error", **_json(ERROR)}
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    if auth:
+        op["security"] = [{"bearer": []}, {"session": []}]
+    return op
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _obj(required: list[str], **props: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props}
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+TIME = {"type": "string", "format": "date-time"}
+TAGS = {"oneOf": [{"type": "array", "items": STR, "minItems": 1, "maxItems": 5}, STR]}
+LIST_PARAMS = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size."),
+               _query("cursor", STR, "next_cursor from the previous page.")]
+WRITE_ERRORS = (400, 401, 403, 404, 413, 422, 429)
+EDIT_BODY = _obj([], title=STR, tags=TAGS, body=STR, summary=STR)
+
+
+def _list_of(name: str) -> dict[str, Any]:
+    return _obj(["items", "next_cursor"], items={"type": "array", "items": _ref(name)},
+                next_cursor={"type": ["string", "null"]})
+
+
+SCHEMAS = {
+    "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR, field=STR)),
+    "Author": _obj(["id", "username", "rank"], id=INT, username=STR, rank=STR),
+    "User": _obj(["id", "username", "role", "reputation", "rank"], id=INT, username=STR,
+                 role={"enum": ["member", "staff", "moderator", "admin"]}, reputation=INT,
+                 rank=STR, bio=STR, created_at=TIME, url=STR, email=STR),
+    "Comment": _obj(["id", "post_id", "author", "body", "body_html"], id=INT, post_id=INT,
+                    author=_ref("Author"), body=STR, body_html=STR, created_at=TIME),
+    "Post": _obj(["id", "thread_id", "kind", "author", "body", "body_html", "score"],
+                 id=INT, thread_id=INT, kind={"enum": ["question", "answer"]},
+                 author=_ref("Author"), body=STR, body_html=STR, score=INT,
+                 accepted={"type": "boolean"},
+                 endorsed={"oneOf": [{"type": "null"}, _obj(["by", "at"], by=_ref("Author"), at=TIME)]},
+                 created_at=TIME, edited_at={"type": ["string", "null"]},
+                 comments={"type": "array", "items": _ref("Comment")}),
+    "Thread": _obj(["id", "title", "url", "tags", "status", "score", "answer_count",
+                    "accepted_answer_id", "author", "created_at", "last_activity_at", "source"],
+                   id=INT, title=STR, url=STR, tags={"type": "array", "items": STR},
+                   status={"enum": ["unanswered", "answered", "solved"]}, score=INT,
+                   answer_count=INT, accepted_answer_id={"type": ["integer", "null"]},
+                   is_locked={"type": "boolean"}, author=_ref("Author"), created_at=TIME,
+                   last_activity_at=TIME,
+                   source={"oneOf": [{"type": "null"},
+                                     _obj(["channel"], channel=STR, external_url=STR)]}),
+    "ThreadDetail": {"allOf": [_ref("Thread"), _obj(
+        ["question", "answers", "best_answer_id"], best_answer_id={"type": ["integer", "null"]},
+        question=_ref("Post"), answers={"type": "array", "items": _ref("Post")})]},
+    "Revision": _obj(["number", "editor", "body"], number=INT, editor=_ref("Author"),
+                     title={"type": ["string", "null"]}, tags={"type": ["array", "null"]},
+                     body=STR, summary=STR, created_at=TIME),
+}
+
+PATHS = {
+    "/users": {"post": _op("Sign up", 201, _ref("User"), errors=(400, 409, 413, 422, 429),
+                           body=_obj(["username", "email", "password"], username=STR, email=STR,
+                                     password=STR))},
+    "/tokens": {"post": _op("Exchange username and password for a bearer token", 201,
+                            _obj(["token", "user"], token=STR, user=_ref("User")),
+                            errors=(400, 401, 422, 429),
+                            body=_obj(["username", "password"], username=STR, password=STR,
+                                      name=STR))},
+    "/me": {"get": _op("The authenticated user", 200, _ref("User"), errors=(401,), auth=True)},
+    "/users/{user_id}": {"parameters": [_path("user_id")],
+                         "get": _op("A public profile", 200, _ref("User"), errors=(404,))},
+    "/threads": {
+        "get": _op("List threads", 200, _list_of("Thread"), errors=(400, 422), params=[
+            _query("status", {"enum": ["unanswered", "answered", "solved"]}, "Filter by status."),
+            _query("tag", STR, "Filter by tag."),
+            _query("author", INT, "Filter by asker id."),
+            _query("sort", {"enum": ["active", "newest", "votes"]}, "Order (default active)."),
+            *LIST_PARAMS]),
+        "post": _op("Ask a question", 201, _ref("ThreadDetail"), errors=WRITE_ERRORS, auth=True,
+                    body=_obj(["title", "body", "tags"], title=STR, body=STR, tags=TAGS)),
+    },
+    "/threads/{thread_id}": {
+        "parameters": [_path("thread_id")],
+        "get": _op("A thread with its question, answers and comments", 200,
+                   _ref("ThreadDetail"), errors=(404,)),
+        "patch": _op("Edit the question (title, tags, body); keeps a revision", 200,
+                     _ref("ThreadDetail"), errors=WRITE_ERRORS, body=EDIT_BODY, auth=True),
+    },
+    "/threads/{thread_id}/answers": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Answer a thread", 201, _ref("Post"), errors=WRITE_ERRORS, auth=True,
+                    body=_obj(["body"], body=STR)),
+    },
+    "/threads/{thread_id}/accept": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Accept an answer (asker or staff)", 200, _ref("ThreadDetail"),
+                    errors=WRITE_ERRORS, auth=True, body=_obj(["post_id"], post_id=INT)),
+        "delete": _op("Withdraw the acceptance", 200, _ref("ThreadDetail"),
+                      errors=(401, 403, 404), auth=True),
+    },
+    "/posts/{post_id}": {
+        "parameters": [_path("post_id")],
+        "get": _op("A post", 200, _ref("Post"), errors=(404,)),
+        "patch": _op("Edit a post; keeps a revision", 200, _ref("Post"), errors=WRITE_ERRORS,
+                     body=EDIT_BODY, auth=True),
+    },
+    "/posts/{post_id}/revisions": {
+        "parameters": [_path("post_id")],
+        "get": _op("Every revision of a post, newest first", 200, _list_of("Revision"),
+                   errors=(404,)),
+    },
+    "/posts/{post_id}/comments": {
+        "parameters": [_path("post_id")],
+        "post": _op("Comment on a post", 201, _ref("Comment"), errors=WRITE_ERRORS, auth=True,
+                    body=_obj(["body"], body=STR)),
+    },
+    "/posts/{post_id}/endorse": {
+        "parameters": [_path("post_id")],
+        "post": _op("Endorse an answer (staff)", 200, _ref("Post"), errors=(401, 403, 404, 422),
+                    auth=True),
+        "delete": _op("Withdraw an endorsement (staff)", 200, _ref("Post"),
+                      errors=(401, 403, 404), auth=True),
+    },
+    "/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
+}
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "community API", "version": "1",
+             "description": "Errors are {\"error\": {\"code\", \"message\"}}; lists take "
+                            "limit (max 100) and cursor and answer {items, next_cursor}."},
+    "servers": [{"url": "/api/v1"}],
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "A token from POST /tokens."},
+            "session": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                        "description": "The web session cookie plus its CSRF token."},
+        },
+    },
+}
+
+
+@bp.get("/openapi.json")
+def spec():
+    return SPEC

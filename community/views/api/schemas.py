@@ -1,0 +1,87 @@
+"""How users, threads, posts and comments look in JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from community.services import answers
+from community.services.reputation import rank_for
+from community.views.urls import thread_url, user_url
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def author(user) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "rank": rank_for(user.reputation)}
+
+
+def profile(user) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "role": user.role,
+            "reputation": user.reputation, "rank": rank_for(user.reputation),
+            "bio": user.bio, "created_at": _time(user.created_at),
+            "url": user_url(user, external=True)}
+
+
+def own_profile(user) -> dict[str, Any]:
+    """What a user sees of themselves: their profile plus their email."""
+    return {**profile(user), "email": user.email}
+
+
+def thread(item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "url": thread_url(item, external=True),
+        "tags": item.tag_names,
+        "status": item.status,
+        "score": item.score,
+        "answer_count": item.answer_count,
+        "accepted_answer_id": item.accepted_answer_id,
+        "is_locked": item.is_locked,
+        "author": author(item.author),
+        "created_at": _time(item.created_at),
+        "last_activity_at": _time(item.last_activity_at),
+        "source": None if item.source_kind in ("web", "api") else {
+            "channel": item.source_kind, "external_url": item.source_url},
+    }
+
+
+def thread_detail(item) -> dict[str, Any]:
+    best = answers.best_answer(item)
+    return {**thread(item), "best_answer_id": best.id if best else None,
+            "question": post(item.question),
+            "answers": [post(p) for p in answers.in_order(item) if not p.is_hidden]}
+
+
+def post(item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "thread_id": item.thread_id,
+        "kind": item.kind,
+        "author": author(item.author),
+        "body": item.body_source,
+        "body_html": item.body_html,
+        "score": item.score,
+        "accepted": item.is_accepted,
+        "endorsed": None if item.endorsed_by is None else {
+            "by": author(item.endorsed_by), "at": _time(item.endorsed_at)},
+        "created_at": _time(item.created_at),
+        "edited_at": _time(item.edited_at),
+        "comments": [comment(c) for c in item.comments if not c.is_hidden],
+    }
+
+
+def comment(item) -> dict[str, Any]:
+    return {"id": item.id, "post_id": item.post_id, "author": author(item.author),
+            "body": item.body_source, "body_html": item.body_html,
+            "created_at": _time(item.created_at)}
+
+
+def revision(item) -> dict[str, Any]:
+    return {"number": item.number, "editor": author(item.editor), "title": item.title,
+            "tags": item.tags.split() if item.tags is not None else None,
+            "body": item.body_source, "summary": item.summary,
+            "created_at": _time(item.created_at)}

@@ -1,0 +1,19 @@
+"""API: exchange a username and password for a bearer token."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from community.extensions import limiter
+from community.security import rate_limit_key
+from community.services import accounts
+from community.views.api import bp, json_body, schemas, text_field
+
+
+@bp.post("/tokens")
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], key_func=rate_limit_key)
+def create_token():
+    data = json_body()
+    user = accounts.authenticate(text_field(data, "username"), text_field(data, "password"))
+    token = accounts.issue_token(user, name=text_field(data, "name", required=False) or "")
+    return {"token": token, "user": schemas.own_profile(user)}, 201

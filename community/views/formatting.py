@@ -1,0 +1,30 @@
+"""Template helpers: relative times and the globals every page uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from community.models.base import utcnow
+from community.services import answers
+from community.services.reputation import rank_for
+from community.views.urls import thread_url, user_url
+
+_UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86400, "day"),
+          (3600, "hour"), (60, "minute"))
+
+
+def ago(moment: datetime) -> str:
+    seconds = int((utcnow() - moment).total_seconds())
+    for size, unit in _UNITS:
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["ago"] = ago
+    app.jinja_env.globals.update(thread_url=thread_url, user_url=user_url, rank_for=rank_for,
+                                 answers_in_order=answers.in_order)

@@ -1,0 +1,67 @@
+"""Flask-WTF forms: the shape of each form and its CSRF token. Rules live in services."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Optional
+
+
+def field_error(form: FlaskForm, exc) -> None:
+    """Show a service's Invalid/Conflict error beside the field it names, or above the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+class SignupForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired()],
+                           description="3 to 32 letters, digits, dots, dashes or underscores.")
+    email = EmailField("Email", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()],
+                             description="At least 8 characters.")
+    confirm = PasswordField("Repeat password", validators=[
+        DataRequired(), EqualTo("password", message="The passwords differ.")])
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me logged in")
+    next = HiddenField()
+
+
+class AskForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired()],
+                        description="Your question in one sentence, 8 to 200 characters.")
+    body = TextAreaField("Details", validators=[DataRequired()],
+                         description="What happened, what you tried. Markdown works.")
+    tags = StringField("Tags", validators=[DataRequired()],
+                       description="1 to 5 tags separated by spaces, e.g. roaming esim.")
+
+
+class AnswerForm(FlaskForm):
+    body = TextAreaField("Your answer", validators=[DataRequired()],
+                         description="Markdown works.")
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", validators=[DataRequired()])
+
+
+class EditForm(FlaskForm):
+    title = StringField("Title", validators=[Optional()])
+    tags = StringField("Tags", validators=[Optional()])
+    body = TextAreaField("Text", validators=[DataRequired()])
+    summary = StringField("Edit summary", validators=[Optional()],
+                          description="What you changed and why (optional).")
+
+
+class AcceptForm(FlaskForm):
+    post_id = HiddenField(validators=[DataRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs a CSRF token: log out, endorse, unaccept."""
