@@ -1,0 +1,157 @@
+"""Fixtures: the app from the factory on SQLite or PostgreSQL, a clean database per test, clients.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set (CI runs
+both). The schema is built by the real Alembic migrations. Every test starts from empty tables,
+which also works for tests that use threads or a live server. With CI=true, tests that would
+skip for lack of a tool (Chromium, PostgreSQL, ../shared) fail instead: see `require`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from community import create_app
+from community.extensions import db, limiter
+from community.services import events
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a tool or data set is missing locally; fail in CI, where it must be present."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_report_header(config):
+    url = os.environ.get("TEST_DATABASE_URL")
+    return f"database: {'PostgreSQL ' + url.rsplit('@', 1)[-1] if url else 'SQLite'}; CI={IN_CI}"
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
+        # Limits are real but generous; rate-limit tests lower them through app.config.
+        "RATELIMIT_SIGNUP": "1000 per minute",
+        "RATELIMIT_LOGIN": "1000 per minute",
+        "RATELIMIT_POST": "1000 per minute",
+        "BASE_URL": "http://localhost",
+        "SERVER_NAME": None,
+    })
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:  # start from nothing, then migrate for real
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request, app):
+    """Empty every table before each test (fast enough, and works across threads)."""
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(t for t in tables if t != "alembic_version")
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                conn.execute(text("PRAGMA foreign_keys=OFF"))
+                for name in tables:
+                    if name != "alembic_version":
+                        conn.execute(text(f"DELETE FROM {name}"))
+                conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(conn) else None
+                conn.execute(text("PRAGMA foreign_keys=ON"))
+        limiter.reset()
+    yield
+
+
+def _has_sequence(conn) -> bool:
+    return bool(conn.execute(text(
+        "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call services directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def events_seen(app):
+    """Every event delivered after commit during the test, as (name, data) pairs."""
+    seen: list[tuple[str, dict]] = []
+    subscriber = lambda event: seen.append((event.name, event.data))  # noqa: E731
+    events.subscribe(app, subscriber)
+    yield seen
+    app.extensions[events._EXTENSION].remove(subscriber)
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = factories.PASSWORD):
+    response = client.post("/login", data={"csrf_token": csrf_token(client),
+                                           "username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+@pytest.fixture
+def users(ctx):
+    """The named example users: asker, helper, other (members), staff, moderator, admin."""
+    return factories.example_users()
+
+
+@pytest.fixture
+def token_for(app):
+    """Bearer headers for a user, from the real token endpoint."""
+    def make(user) -> dict[str, str]:
+        with app.test_client() as c:
+            response = c.post("/api/v1/tokens", json={"username": user.username,
+                                                       "password": factories.PASSWORD})
+            assert response.status_code == 201, response.get_json()
+            return {"Authorization": f"Bearer {response.get_json()['token']}"}
+    return make
