@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     # Request bodies over 1 MiB are refused with 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,
+    # Werkzeug method string for password hashes ("scrypt" = n 2**15, r 8, p 1).
+    "PASSWORD_HASH_METHOD": "scrypt",
     # Rate limits (Flask-Limiter syntax). Storage is memory unless a Redis URI is given.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_ENABLED": True,

@@ -59,6 +59,8 @@ def app(tmp_path_factory):
         "RATELIMIT_LOGIN": "1000 per minute",
         "RATELIMIT_POST": "1000 per minute",
         "BASE_URL": "http://localhost",
+        # Still scrypt, with a small work factor so hundreds of test users cost little.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SERVER_NAME": None,
     })
     with app.app_context():

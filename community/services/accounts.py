@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -82,7 +83,7 @@ def register(username: str, email: str, password: str, *, role: str = "member",
         raise Conflict("email.taken", "An account with that email already exists.", field="email")
     _refuse_staff_lookalike(username)
     user = User(username=username, username_key=key, email=email, role=role, bio=bio.strip(),
-                locale=locale, password_hash=generate_password_hash(password))
+                locale=locale, password_hash=hash_password(password))
     db.session.add(user)
     try:
         db.session.flush()
@@ -93,6 +94,10 @@ def register(username: str, email: str, password: str, *, role: str = "member",
     events.publish("user.created", user_id=user.id)
     db.session.commit()
     return user
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def authenticate(username: str, password: str) -> User:

@@ -41,12 +41,14 @@ def _representatives() -> dict[str, str]:
     return {ch: find(ch) for ch in parent}
 
 
-def skeletons(name: str) -> set[str]:
-    """The look-alike keys of a name (with and without case folding)."""
+def skeleton(name: str) -> str:
+    """The look-alike key of a name: each character's look-alike group, case folded."""
     reps = _representatives()
     normal = unicodedata.normalize("NFKC", name).translate(_SEPARATORS)
-    return {"".join(reps.get(ch, ch) for ch in variant) for variant in (normal, normal.casefold())}
+    # Group first, then fold: capital I and small l share a group, though "i" and "l" do not.
+    return "".join(reps.get(folded, folded)
+                   for ch in normal for folded in reps.get(ch, ch).casefold())
 
 
 def looks_like(name: str, other: str) -> bool:
-    return bool(skeletons(name) & skeletons(other))
+    return skeleton(name) == skeleton(other)

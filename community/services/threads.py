@@ -212,9 +212,8 @@ def list_threads(viewer: User | None, *, sort: str = "active", status: str | Non
                           f"status is one of {', '.join(THREAD_STATUSES)}.")
         query = query.where(Thread.status == status)
     if tag is not None:
+        # An unknown tag gives tag_id None, which matches no row: an empty page, not an error.
         tag_id = db.session.scalar(select(Tag.id).where(Tag.name == tag.casefold()))
-        if tag_id is None:
-            return Page([], None)
         query = query.join(thread_tags, thread_tags.c.thread_id == Thread.id).where(
             thread_tags.c.tag_id == tag_id)
     if author_id is not None:
