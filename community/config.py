@@ -44,6 +44,11 @@ DEFAULTS: dict[str, Any] = {
     "TAGS_MAX": 5,
     # Privileges by reputation.
     "REPUTATION_EDIT_OTHERS": 1000,
+    "REPUTATION_DOWNVOTE": 50,
+    # Points per reputation event (services/reputation.py DEFAULT_POINTS), e.g. {"answer.upvoted": 8}.
+    "REPUTATION_POINTS": {},
+    # Ranks as [[threshold, name], ...], lowest first.
+    "RANKS": [[1, "Newcomer"], [50, "Contributor"], [200, "Helper"], [1000, "Expert"], [5000, "Guru"]],
     # Public base URL used in links sent outside the site (emails, social replies).
     "BASE_URL": "http://127.0.0.1:5000",
 }

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from community.extensions import db
 from community.models import User
-from community.services import accounts, threads
+from community.services import accounts, reputation, threads
 
 PASSWORD = "correct horse battery"
 _counter = iter(range(1, 10**9))
@@ -17,9 +16,13 @@ def make_user(username: str | None = None, role: str = "member", reputation: int
     user = accounts.register(username or f"user{n}", f"{username or 'user' + str(n)}@example.com",
                              PASSWORD, role=role)
     if reputation is not None:
-        user.reputation = reputation
-        db.session.commit()
+        grant_reputation(user, reputation)
     return user
+
+
+def grant_reputation(user: User, reputation_wanted: int) -> None:
+    """Bring a user to the given reputation through a ledger adjustment."""
+    reputation.grant(user, reputation_wanted - user.reputation)
 
 
 def make_thread(author: User, title: str = "How do I turn on roaming?", body: str = "Details **here**.",

@@ -78,14 +78,15 @@ class Thread(Timestamped, db.Model):
     def tag_names(self) -> list[str]:
         return [tag.name for tag in self.tags]
 
+    @staticmethod
+    def status_for(accepted_answer_id: int | None, answer_count: int) -> str:
+        """solved with an accepted answer, answered with any visible answer, else unanswered."""
+        if accepted_answer_id is not None:
+            return "solved"
+        return "answered" if answer_count > 0 else "unanswered"
+
     def refresh_status(self) -> None:
-        """Keep `status` in step with the accepted answer and the answer count."""
-        if self.accepted_answer_id is not None:
-            self.status = "solved"
-        elif self.answer_count > 0:
-            self.status = "answered"
-        else:
-            self.status = "unanswered"
+        self.status = Thread.status_for(self.accepted_answer_id, self.answer_count)
 
 
 class Post(Timestamped, db.Model):

@@ -24,8 +24,8 @@ class User(UserMixin, Timestamped, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="member")
-    # Cached total of the reputation ledger; never written except by services.reputation.
-    reputation: Mapped[int] = mapped_column(default=1)
+    # Cached sum of this user's reputation ledger; written only by services.reputation.
+    reputation_total: Mapped[int] = mapped_column(default=0, index=True)
     locale: Mapped[str | None] = mapped_column(String(16))
     bio: Mapped[str] = mapped_column(Text, default="")
     suspended_until: Mapped[datetime | None]
@@ -37,6 +37,11 @@ class User(UserMixin, Timestamped, db.Model):
     def is_staff(self) -> bool:
         """Staff, moderators and admins: the people who speak for the company."""
         return self.role in STAFF_ROLES
+
+    @property
+    def reputation(self) -> int:
+        """Reputation as people see it: 1 plus the ledger, never below 1."""
+        return max(1, 1 + self.reputation_total)
 
     @property
     def is_suspended(self) -> bool:

@@ -61,12 +61,35 @@ def _accept(user, thread) -> tuple[str, str] | None:
     return ("accept.not_asker", "Only the person who asked (or staff) can accept an answer.")
 
 
-def _staff(user, target) -> tuple[str, str] | None:
+def _vote(user, post) -> tuple[str, str] | None:
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if post.author_id == user.id:
+        return ("vote.own_post", "You cannot vote on your own post.")
+    if post.thread.is_locked:
+        return ("thread.locked", "This thread is locked; votes are closed.")
+    return None
+
+
+def _downvote(user, post) -> tuple[str, str] | None:
+    refused = _vote(user, post)
+    if refused:
+        return refused
+    needed = current_app.config["REPUTATION_DOWNVOTE"]
+    if user.reputation < needed and not user.is_staff:
+        return ("vote.downvote_reputation", f"Downvoting needs {needed} reputation.")
+    return None
+
+
+def _endorse(user, post) -> tuple[str, str] | None:
     refused = _active_member(user)
     if refused:
         return refused
     if not user.is_staff:
-        return ("staff.required", "Only staff can do that.")
+        return ("staff.required", "Only staff can endorse answers.")
+    if post.author_id == user.id:
+        return ("endorse.own_post", "Staff cannot endorse their own answers.")
     return None
 
 
@@ -85,7 +108,9 @@ RULES: dict[str, Rule] = {
     "comment.create": _reply,
     "post.edit": _edit_post,
     "thread.accept": _accept,
-    "post.endorse": _staff,
+    "post.endorse": _endorse,
+    "post.vote": _vote,
+    "post.downvote": _downvote,
     "user.set_role": _manage_users,
 }
 

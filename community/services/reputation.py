@@ -1,18 +1,207 @@
-"""Reputation: ranks and privileges derived from a user's reputation."""
+"""Reputation: the points table, the ledger, ranks, privileges and badges.
+
+Every change is a `ReputationEvent` row and the user's cached `reputation_total` moves by the
+same delta in the same transaction (one UPDATE, no recount). Undoing an effect writes a row with
+the exact opposite of what is still standing for that (user, kind, post, actor), so reversals stay
+exact even if the points table changed in between. Reputation shown to people is
+max(1, 1 + total). The activity kinds and default points follow DESIGN.md's table; compare
+Apache Answer's activity_type.go and answer_activity_service.go.
+"""
 
 from __future__ import annotations
 
-from flask import current_app
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-# (threshold, name), lowest first; overridable with the RANKS setting.
-DEFAULT_RANKS = ((1, "Newcomer"), (50, "Contributor"), (200, "Helper"), (1000, "Expert"),
-                 (5000, "Guru"))
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from community.extensions import db
+from community.models import BadgeAward, Post, ReputationEvent, Thread, User
+from community.models.base import utcnow
+
+# kind → default points; override any of them with the REPUTATION_POINTS setting.
+QUESTION_UPVOTED = "question.upvoted"
+ANSWER_UPVOTED = "answer.upvoted"
+POST_DOWNVOTED = "post.downvoted"
+DOWNVOTE_CAST = "downvote.cast"
+ANSWER_ACCEPTED = "answer.accepted"
+ACCEPTED_BY_ASKER = "accept.asker"
+ANSWER_ENDORSED = "answer.endorsed"
+ADJUSTMENT = "adjustment"
+
+DEFAULT_POINTS = {
+    QUESTION_UPVOTED: 5,
+    ANSWER_UPVOTED: 10,
+    POST_DOWNVOTED: -2,
+    DOWNVOTE_CAST: -1,
+    ANSWER_ACCEPTED: 15,
+    ACCEPTED_BY_ASKER: 2,
+    ANSWER_ENDORSED: 10,
+}
+
+class Badge(NamedTuple):
+    name: str
+    description: str
+
+
+BADGES = {
+    "first_question": Badge("Curious", "Asked a first question"),
+    "first_answer": Badge("Helping hand", "Posted a first answer"),
+    "first_accepted": Badge("Problem solver", "Had an answer accepted"),
+    "ten_accepted": Badge("Trusted fixer", "Had ten answers accepted"),
+    "quick_solver": Badge("Quick draw", "Answered within 15 minutes, and the answer was accepted"),
+    "first_endorsed": Badge("Staff pick", "Had an answer endorsed by Kestrel staff"),
+}
+QUICK_ANSWER = timedelta(minutes=15)
+
+
+def points(kind: str) -> int:
+    overrides = current_app.config.get("REPUTATION_POINTS") or {}
+    return int(overrides.get(kind, DEFAULT_POINTS[kind]))
 
 
 def rank_for(reputation: int) -> str:
-    ranks = current_app.config.get("RANKS") or DEFAULT_RANKS
+    ranks = current_app.config["RANKS"]
     name = ranks[0][1]
     for threshold, rank in ranks:
         if reputation >= threshold:
             name = rank
     return name
+
+
+# ---- the ledger (helpers: flush, never commit) ----------------------------------------------
+
+def record(user_id: int, kind: str, post_id: int | None, actor_id: int | None,
+           delta: int | None = None) -> None:
+    """Add one ledger row and move the cached total by the same amount."""
+    delta = points(kind) if delta is None else delta
+    if delta == 0:
+        return
+    db.session.add(ReputationEvent(user_id=user_id, kind=kind, delta=delta, post_id=post_id,
+                                   actor_id=actor_id))
+    db.session.execute(update(User).where(User.id == user_id)
+                       .values(reputation_total=User.reputation_total + delta)
+                       .execution_options(synchronize_session=False))
+    # The UPDATE bypassed the identity map: a loaded user re-reads the total when next asked.
+    loaded = db.session.identity_map.get(db.session.identity_key(User, user_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["reputation_total"])
+
+
+def reverse(user_id: int, kind: str, post_id: int, actor_id: int | None) -> None:
+    """Cancel whatever still stands for (user, kind, post, actor): write its exact opposite."""
+    standing = db.session.scalar(
+        select(func.coalesce(func.sum(ReputationEvent.delta), 0)).where(
+            ReputationEvent.post_id == post_id, ReputationEvent.kind == kind,
+            ReputationEvent.user_id == user_id,
+            ReputationEvent.actor_id.is_(None) if actor_id is None
+            else ReputationEvent.actor_id == actor_id))
+    if standing:
+        record(user_id, kind, post_id, actor_id, delta=-standing)
+
+
+def grant(user: User, delta: int, actor: User | None = None) -> None:
+    """A manual adjustment (admins, demo data, tests); committed at once."""
+    record(user.id, ADJUSTMENT, None, actor.id if actor else None, delta=delta)
+    db.session.commit()
+    db.session.refresh(user)
+
+
+# ---- badges ---------------------------------------------------------------------------------
+
+def award(user_id: int, badge: str, post_id: int | None = None) -> bool:
+    """Give `badge` to the user unless they have it; True when newly awarded."""
+    if db.session.scalar(select(BadgeAward.id).where(BadgeAward.user_id == user_id,
+                                                     BadgeAward.badge == badge)):
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(BadgeAward(user_id=user_id, badge=badge, post_id=post_id))
+    except IntegrityError:  # awarded by a concurrent request a moment ago
+        return False
+    return True
+
+
+def award_for_answer(post: Post) -> None:
+    if _count_posts(post.author_id, "answer") == 1:
+        award(post.author_id, "first_answer", post.id)
+
+
+def award_for_question(post: Post) -> None:
+    if _count_posts(post.author_id, "question") == 1:
+        award(post.author_id, "first_question", post.id)
+
+
+def award_for_acceptance(thread: Thread, post: Post) -> None:
+    accepted = db.session.scalar(select(func.count()).select_from(Thread).join(
+        Post, Thread.accepted_answer_id == Post.id).where(Post.author_id == post.author_id))
+    if accepted >= 1:
+        award(post.author_id, "first_accepted", post.id)
+    if accepted >= 10:
+        award(post.author_id, "ten_accepted", post.id)
+    if post.created_at - thread.created_at <= QUICK_ANSWER:
+        award(post.author_id, "quick_solver", post.id)
+
+
+def award_for_endorsement(post: Post) -> None:
+    award(post.author_id, "first_endorsed", post.id)
+
+
+def _count_posts(user_id: int, kind: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(Post).where(
+        Post.author_id == user_id, Post.kind == kind))
+
+
+def badges_of(user: User) -> list[tuple[Badge, datetime]]:
+    awards = db.session.scalars(select(BadgeAward).where(BadgeAward.user_id == user.id)
+                                .order_by(BadgeAward.created_at, BadgeAward.id))
+    return [(BADGES[a.badge], a.created_at) for a in awards if a.badge in BADGES]
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+def history(user: User, limit: int = 30) -> list[ReputationEvent]:
+    return list(db.session.scalars(
+        select(ReputationEvent).where(ReputationEvent.user_id == user.id)
+        .order_by(ReputationEvent.created_at.desc(), ReputationEvent.id.desc()).limit(limit)))
+
+
+def leaderboard(period: str, *, staff: bool, limit: int = 20) -> list[tuple[User, int]]:
+    """Users ranked by reputation gained this week, month, or in all (staff or members)."""
+    roles = User.role.in_(("staff", "moderator", "admin"))
+    who = roles if staff else ~roles
+    if period == "all":
+        rows = db.session.execute(select(User, User.reputation_total).where(who)
+                                  .order_by(User.reputation_total.desc(), User.id).limit(limit))
+        return [(user, max(0, total)) for user, total in rows]
+    since = utcnow() - {"week": timedelta(days=7), "month": timedelta(days=30)}[period]
+    gained = func.sum(ReputationEvent.delta).label("gained")
+    sub = (select(ReputationEvent.user_id, gained).where(ReputationEvent.created_at >= since)
+           .group_by(ReputationEvent.user_id).subquery())
+    rows = db.session.execute(select(User, sub.c.gained).join(sub, sub.c.user_id == User.id)
+                              .where(who, sub.c.gained > 0)
+                              .order_by(sub.c.gained.desc(), User.id).limit(limit))
+    return [(user, gained) for user, gained in rows]
+
+
+# ---- audit ----------------------------------------------------------------------------------
+
+def differences() -> list[tuple[User, int, int]]:
+    """Users whose cached total differs from their ledger: (user, cached, ledger)."""
+    ledger = (select(ReputationEvent.user_id, func.sum(ReputationEvent.delta).label("total"))
+              .group_by(ReputationEvent.user_id).subquery())
+    rows = db.session.execute(
+        select(User, func.coalesce(ledger.c.total, 0)).outerjoin(ledger, ledger.c.user_id == User.id)
+        .where(User.reputation_total != func.coalesce(ledger.c.total, 0)).order_by(User.id))
+    return [(user, user.reputation_total, total) for user, total in rows]
+
+
+def recompute() -> int:
+    """Set every cached total from the ledger; returns how many users were repaired."""
+    wrong = differences()
+    for user, _cached, total in wrong:
+        user.reputation_total = total
+    db.session.commit()
+    return len(wrong)

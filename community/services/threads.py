@@ -7,7 +7,7 @@ import unicodedata
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -16,9 +16,10 @@ from community.models import Comment, Post, Revision, Tag, Thread, User, thread_
 from community.models.base import utcnow
 from community.models.threads import THREAD_STATUSES
 from community.render import render_markdown
-from community.services import events, permissions
+from community.services import events, permissions, reputation
 from community.services.errors import Invalid, NotFound
 from community.services.pagination import Page, keyset_page
+from community.services.retry import retry_on_conflict
 from community.services.text import clean_text
 
 TAG_RE = re.compile(r"^[^\W_][\w+#.-]{0,34}$")
@@ -114,23 +115,29 @@ def ask(actor: User, title: str, body: str, tags: Iterable[str] | str,
     permissions.require(actor, "thread.create")
     thread = create_thread(actor, _title(title), _body(body), normalize_tags(tags),
                            source_kind=source_kind)
+    reputation.award_for_question(thread.question)
     db.session.commit()
     return thread
 
 
+@retry_on_conflict
 def answer(actor: User, thread: Thread, body: str) -> Post:
     """Answer a thread. Active members; not on locked or hidden threads. Raises Forbidden, Invalid."""
     permissions.require(actor, "answer.create", thread)
     text = _body(body)
     now = utcnow()
-    post = Post(thread=thread, author=actor, kind="answer", body_source=text,
+    post = Post(thread_id=thread.id, author=actor, kind="answer", body_source=text,
                 body_html=render_markdown(text), created_at=now)
     post.revisions.append(Revision(number=1, editor=actor, body_source=text, created_at=now))
     db.session.add(post)
-    thread.answer_count += 1
-    thread.last_activity_at = now
+    # An increment in SQL, so answers posted at the same moment are all counted.
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(
+        answer_count=Thread.answer_count + 1, last_activity_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(thread)
     thread.refresh_status()
     db.session.flush()
+    reputation.award_for_answer(post)
     events.publish("answer.created", thread_id=thread.id, post_id=post.id)
     db.session.commit()
     return post

@@ -4,7 +4,7 @@ import pytest
 
 from community.services import answers, threads
 from community.services.errors import Forbidden, Invalid
-from tests.factories import make_answer, make_thread
+from tests.factories import grant_reputation, make_answer, make_thread
 
 
 def test_ask_renders_and_keeps_source(users, events_seen):
@@ -66,7 +66,7 @@ def test_others_cannot_edit_unless_trusted_or_staff(users):
         threads.edit_post(users.other, thread.question, body="vandalism")
     assert exc.value.code == "post.not_author"
     threads.edit_post(users.staff, thread.question, body="Staff tidied the formatting")
-    users.helper.reputation = 1000
+    grant_reputation(users.helper, 1000)
     threads.edit_post(users.helper, thread.question, body="A trusted member fixed a typo")
     assert [r.editor.username for r in thread.question.revisions] == [
         "asker", "kestrel_staff", "helper"]

@@ -63,10 +63,15 @@ def _list_of(name: str) -> dict[str, Any]:
 
 SCHEMAS = {
     "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR, field=STR)),
-    "Author": _obj(["id", "username", "rank"], id=INT, username=STR, rank=STR),
+    "Author": _obj(["id", "username", "rank"], id=INT, username=STR, reputation=INT, rank=STR),
+    "Badge": _obj(["name", "description", "awarded_at"], name=STR, description=STR,
+                  awarded_at=TIME),
+    "Vote": _obj(["post_id", "thread_id", "value", "score", "author"], post_id=INT,
+                 thread_id=INT, value={"enum": [-1, 0, 1]}, score=INT, author=_ref("Author")),
     "User": _obj(["id", "username", "role", "reputation", "rank"], id=INT, username=STR,
                  role={"enum": ["member", "staff", "moderator", "admin"]}, reputation=INT,
-                 rank=STR, bio=STR, created_at=TIME, url=STR, email=STR),
+                 rank=STR, badges={"type": "array", "items": _ref("Badge")}, bio=STR,
+                 created_at=TIME, url=STR, email=STR),
     "Comment": _obj(["id", "post_id", "author", "body", "body_html"], id=INT, post_id=INT,
                     author=_ref("Author"), body=STR, body_html=STR, created_at=TIME),
     "Post": _obj(["id", "thread_id", "kind", "author", "body", "body_html", "score"],
@@ -149,6 +154,11 @@ PATHS = {
         "parameters": [_path("post_id")],
         "post": _op("Comment on a post", 201, _ref("Comment"), errors=WRITE_ERRORS, auth=True,
                     body=_obj(["body"], body=STR)),
+    },
+    "/posts/{post_id}/vote": {
+        "parameters": [_path("post_id")],
+        "put": _op("Vote: 1 up, -1 down (needs reputation 50), 0 retracts", 200, _ref("Vote"),
+                   errors=WRITE_ERRORS, auth=True, body=_obj(["value"], value={"enum": [-1, 0, 1]})),
     },
     "/posts/{post_id}/endorse": {
         "parameters": [_path("post_id")],

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from community.security import current_actor
-from community.services import answers, threads
-from community.views.api import (bp, json_body, post_limit, require_actor, schemas, tags_field,
-                                 text_field)
+from community.services import answers, threads, votes
+from community.views.api import (bp, int_field, json_body, post_limit, require_actor, schemas,
+                                 tags_field, text_field)
 
 
 @bp.get("/posts/<int:post_id>")
@@ -50,3 +50,12 @@ def endorse(post_id: int):
 def unendorse(post_id: int):
     actor = require_actor()
     return schemas.post(answers.unendorse(actor, threads.get_post(actor, post_id)))
+
+
+@bp.put("/posts/<int:post_id>/vote")
+@post_limit
+def vote(post_id: int):
+    actor = require_actor()
+    post = threads.get_post(actor, post_id)
+    result = votes.cast_vote(actor, post, int_field(json_body(), "value"))
+    return schemas.vote(result, post)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from community.services import answers
+from community.services import reputation
 from community.services.reputation import rank_for
 from community.views.urls import thread_url, user_url
 
@@ -15,12 +16,15 @@ def _time(value: datetime | None) -> str | None:
 
 
 def author(user) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "rank": rank_for(user.reputation)}
+    return {"id": user.id, "username": user.username, "reputation": user.reputation,
+            "rank": rank_for(user.reputation)}
 
 
 def profile(user) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "role": user.role,
             "reputation": user.reputation, "rank": rank_for(user.reputation),
+            "badges": [{"name": badge.name, "description": badge.description,
+                        "awarded_at": _time(at)} for badge, at in reputation.badges_of(user)],
             "bio": user.bio, "created_at": _time(user.created_at),
             "url": user_url(user, external=True)}
 
@@ -85,3 +89,8 @@ def revision(item) -> dict[str, Any]:
             "tags": item.tags.split() if item.tags is not None else None,
             "body": item.body_source, "summary": item.summary,
             "created_at": _time(item.created_at)}
+
+
+def vote(result, post) -> dict[str, Any]:
+    return {"post_id": result.post_id, "thread_id": result.thread_id, "value": result.value,
+            "score": result.score, "author": author(post.author)}
