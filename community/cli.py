@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from community.services import accounts, demo
+from community.services import accounts, demo, reputation
 from community.services.errors import DomainError
 
 
@@ -56,6 +56,27 @@ def load_demo(if_empty: bool) -> None:
                f". Every demo user's password is {demo.DEMO_PASSWORD!r}.")
 
 
+reputation_group = click.Group("reputation", help="Audit the reputation ledger.")
+
+
+@reputation_group.command("check")
+def check_reputation() -> None:
+    """Recompute every total from the ledger; exit 1 if any cached total differs."""
+    wrong = reputation.differences()
+    for user, cached, ledger in wrong:
+        click.echo(f"{user.username} (id {user.id}): cached {cached}, ledger {ledger}")
+    if wrong:
+        raise SystemExit(1)
+    click.echo("Every cached reputation total matches the ledger.")
+
+
+@reputation_group.command("recompute")
+def recompute_reputation() -> None:
+    """Repair cached totals from the ledger."""
+    click.echo(f"Repaired {reputation.recompute()} user(s).")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_group)
+    app.cli.add_command(reputation_group)

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import User
+from community.models import ReputationEvent, User
 from community.models.base import utcnow
-from community.services import accounts, answers, threads
+from community.services import accounts, answers, threads, votes
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "demo" / "data.json"
 DEMO_PASSWORD = "kestrel-demo"
@@ -36,7 +36,8 @@ def load(path: Path = DATA_FILE) -> dict[str, int]:
     }
     endorser = next(u for u in users.values() if u.role == "staff")
     now = utcnow()
-    counts = {"users": len(users), "threads": 0, "answers": 0, "comments": 0}
+    counts = {"users": len(users), "threads": 0, "answers": 0, "comments": 0, "votes": 0}
+    voters = [u for u in users.values() if u.role == "member"]
     for spec in data["threads"]:
         asked_at = now - timedelta(hours=spec["age_hours"])
         thread = threads.ask(users[spec["author"]], spec["title"], spec["body"], spec["tags"])
@@ -60,13 +61,28 @@ def load(path: Path = DATA_FILE) -> dict[str, int]:
                 post.endorsed_at = answered_at + timedelta(minutes=30)
             if answer_spec.get("accepted"):
                 answers.accept(thread.author, thread, post)
+            wanted = 3 if answer_spec.get("accepted") else 2 if answer_spec.get("endorsed") else (
+                len(answer_spec["body"]) % 3)
+            counts["votes"] += _upvote(voters, post, wanted)
+        counts["votes"] += _upvote(voters, thread.question, len(spec["title"]) % 4)
         thread.last_activity_at = max(moments)
         db.session.commit()
         counts["threads"] += 1
     for user in users.values():
         user.created_at = now - timedelta(hours=max(s["age_hours"] for s in data["threads"]) + 24)
+    # Reputation was earned when the posts were written, not when the loader ran.
+    for event in db.session.scalars(select(ReputationEvent).where(ReputationEvent.post_id.is_not(None))):
+        event.created_at = event.post.created_at + timedelta(hours=1)
     db.session.commit()
     return counts
+
+
+def _upvote(voters: list[User], post, wanted: int) -> int:
+    """Upvotes from the first `wanted` members who did not write the post (deterministic)."""
+    chosen = [u for u in voters if u.id != post.author_id][post.id % 3:][:wanted]
+    for voter in chosen:
+        votes.cast_vote(voter, post, 1)
+    return len(chosen)
 
 
 def _comment(users: dict[str, User], post, spec: dict[str, Any], asked_at) -> Any:

@@ -56,6 +56,23 @@ BADGES = {
 }
 QUICK_ANSWER = timedelta(minutes=15)
 
+REASONS = {
+    QUESTION_UPVOTED: ("Question upvoted", "Question upvote withdrawn"),
+    ANSWER_UPVOTED: ("Answer upvoted", "Answer upvote withdrawn"),
+    POST_DOWNVOTED: ("Downvote withdrawn", "Post downvoted"),
+    DOWNVOTE_CAST: ("Own downvote withdrawn", "You downvoted an answer"),
+    ANSWER_ACCEPTED: ("Answer accepted", "Acceptance withdrawn"),
+    ACCEPTED_BY_ASKER: ("Accepted an answer", "Acceptance withdrawn"),
+    ANSWER_ENDORSED: ("Answer endorsed by staff", "Endorsement withdrawn"),
+    ADJUSTMENT: ("Adjustment", "Adjustment"),
+}
+
+
+def reason(kind: str, delta: int) -> str:
+    """Words for a ledger row in a reputation history."""
+    gain, loss = REASONS.get(kind, (kind, kind))
+    return gain if delta > 0 else loss
+
 
 def points(kind: str) -> int:
     overrides = current_app.config.get("REPUTATION_POINTS") or {}

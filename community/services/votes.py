@@ -34,7 +34,7 @@ def votes_by(user: User | None, posts: list[Post]) -> dict[int, int]:
         return {}
     rows = db.session.execute(select(Vote.post_id, Vote.value).where(
         Vote.user_id == user.id, Vote.post_id.in_([p.id for p in posts])))
-    return dict(rows.tuples().all())
+    return {post_id: value for post_id, value in rows}
 
 
 @retry_on_conflict

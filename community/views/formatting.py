@@ -8,7 +8,7 @@ from flask import Flask
 
 from community.models.base import utcnow
 from community.services import answers
-from community.services.reputation import rank_for
+from community.services.reputation import rank_for, reason
 from community.views.urls import thread_url, user_url
 
 _UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86400, "day"),
@@ -27,4 +27,4 @@ def ago(moment: datetime) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.globals.update(thread_url=thread_url, user_url=user_url, rank_for=rank_for,
-                                 answers_in_order=answers.in_order)
+                                 answers_in_order=answers.in_order, reputation_reason=reason)

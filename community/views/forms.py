@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, Optional
 
 
@@ -61,6 +62,11 @@ class EditForm(FlaskForm):
 
 class AcceptForm(FlaskForm):
     post_id = HiddenField(validators=[DataRequired()])
+
+
+class VoteForm(FlaskForm):
+    value = RadioField(choices=[("1", "Up"), ("0", "Retract"), ("-1", "Down")],
+                       validators=[DataRequired()])
 
 
 class ActionForm(FlaskForm):

@@ -7,10 +7,10 @@ from flask_login import login_required
 
 from community.extensions import limiter
 from community.security import current_actor, rate_limit_key
-from community.services import answers, permissions, threads
+from community.services import answers, permissions, threads, votes
 from community.services.errors import Invalid
 from community.views.forms import (AcceptForm, ActionForm, AnswerForm, AskForm, CommentForm,
-                                   EditForm, field_error)
+                                   EditForm, VoteForm, field_error)
 from community.views.urls import thread_url
 
 bp = Blueprint("threads", __name__)
@@ -70,11 +70,15 @@ def tag(tag: str):
 @bp.get("/threads/<int:thread_id>")
 @bp.get("/threads/<int:thread_id>/<slug>")
 def show(thread_id: int, slug: str | None = None):
-    thread = threads.get_thread(current_actor(), thread_id)
-    return render_template("threads/show.html", thread=thread, answer_form=AnswerForm(),
+    return _thread_page(threads.get_thread(current_actor(), thread_id), AnswerForm())
+
+
+def _thread_page(thread, answer_form: AnswerForm, status: int = 200):
+    actor = current_actor()
+    return render_template("threads/show.html", thread=thread, answer_form=answer_form,
                            comment_form=CommentForm(), action_form=ActionForm(),
-                           best=answers.best_answer(thread), can=permissions.can,
-                           actor=current_actor())
+                           can=permissions.can, actor=actor,
+                           my_votes=votes.votes_by(actor, thread.posts)), status
 
 
 @bp.route("/ask", methods=["GET", "POST"])
@@ -105,10 +109,7 @@ def answer(thread_id: int):
             field_error(form, exc)
         else:
             return redirect(thread_url(thread, anchor=f"post-{post.id}"))
-    return render_template("threads/show.html", thread=thread, answer_form=form,
-                           comment_form=CommentForm(), action_form=ActionForm(),
-                           best=answers.best_answer(thread), can=permissions.can,
-                           actor=current_actor()), 422
+    return _thread_page(thread, form, 422)
 
 
 @bp.post("/posts/<int:post_id>/comments")
@@ -185,4 +186,17 @@ def endorse(post_id: int):
 def unendorse(post_id: int):
     post = threads.get_post(current_actor(), post_id)
     answers.unendorse(current_actor(), post)
+    return redirect(thread_url(post.thread, anchor=f"post-{post.id}"))
+
+
+@bp.post("/posts/<int:post_id>/vote")
+@login_required
+@post_limit
+def vote(post_id: int):
+    actor = current_actor()
+    post = threads.get_post(actor, post_id)
+    form = VoteForm()
+    if not form.validate_on_submit():
+        raise Invalid("value", "vote.invalid", "A vote is 1, -1 or 0.")
+    votes.cast_vote(actor, post, int(form.value.data))
     return redirect(thread_url(post.thread, anchor=f"post-{post.id}"))
