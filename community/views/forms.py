@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField,
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, StringField,
                      TextAreaField)
-from wtforms.validators import DataRequired, EqualTo, Optional
+from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Optional
 
 
 def field_error(form: FlaskForm, exc) -> None:
@@ -65,8 +65,7 @@ class AcceptForm(FlaskForm):
 
 
 class VoteForm(FlaskForm):
-    value = RadioField(choices=[("1", "Up"), ("0", "Retract"), ("-1", "Down")],
-                       validators=[DataRequired()])
+    value = StringField(validators=[InputRequired(), AnyOf(["1", "0", "-1"])])
 
 
 class ActionForm(FlaskForm):
