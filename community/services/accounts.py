@@ -105,7 +105,7 @@ def authenticate(username: str, password: str) -> User:
     key = username_key(clean_text(username))
     user = db.session.scalar(select(User).where(User.username_key == key))
     if not is_encodable(password) or user is None or user.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_DUMMY_HASH, "not-a-real-password")  # same cost, so timing tells nothing
         raise Unauthorized("auth.invalid", "Wrong username or password.")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("auth.invalid", "Wrong username or password.")
@@ -115,7 +115,7 @@ def authenticate(username: str, password: str) -> User:
 def issue_token(user: User, name: str = "") -> str:
     """Create an API token for `user` and return it; only its hash is stored."""
     raw = "cm_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_hash=_token_hash(raw), name=name[:100]))
+    db.session.add(ApiToken(user=user, token_hash=_token_hash(raw), name=clean_text(name)[:100]))
     db.session.commit()
     return raw
 

@@ -34,18 +34,28 @@ def encode_cursor(sort: str, key: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+# Cursors are client input: ids and scores must fit a 32-bit column, times must carry a zone.
+_INT_LIMIT = 2**31
+
+
+def _valid_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -_INT_LIMIT < value < _INT_LIMIT
+
+
+def decode_cursor(cursor: str, sort: str, key_type: type) -> tuple[Any, int]:
     """Return (key, id) from a cursor made for `sort`; BadRequest `cursor.invalid` otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, key, row_id = json.loads(raw)
-        if isinstance(key, dict):
+        if key_type is datetime:
             key = datetime.fromisoformat(key["t"])
-        if cursor_sort != sort or not isinstance(row_id, int) or isinstance(row_id, bool):
-            raise ValueError(cursor_sort)
-        if not isinstance(key, (int, datetime)) or isinstance(key, bool):
+            if key.tzinfo is None:
+                raise ValueError("naive time")
+        elif not _valid_int(key):
             raise ValueError(key)
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        if cursor_sort != sort or not _valid_int(row_id):
+            raise ValueError(cursor_sort)
+    except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError, OverflowError):
         raise BadRequest("cursor.invalid", "The cursor is not valid for this list.") from None
     return key, row_id
 
@@ -55,7 +65,7 @@ def keyset_page(query: Select, sort: str, key_column: InstrumentedAttribute,
                 session) -> Page:
     """Run `query` in descending (key, id) order from after `cursor`, `limit` rows at a time."""
     if cursor:
-        key, row_id = decode_cursor(cursor, sort)
+        key, row_id = decode_cursor(cursor, sort, key_column.type.python_type)
         query = query.where(tuple_(key_column, id_column) < tuple_(
             literal(key, type_=key_column.type), literal(row_id, type_=id_column.type)))
     query = query.order_by(key_column.desc(), id_column.desc()).limit(limit + 1)

@@ -53,7 +53,7 @@ def _body(raw: str, field: str = "body", limit_key: str = "BODY_MAX") -> str:
 
 
 def normalize_tags(raw: Iterable[str] | str) -> list[str]:
-    """Lower-case, de-duplicated tag names in the order given; 1 to TAGS_MAX of them."""
+    """Lower-case, de-duplicated, sorted tag names (a thread's tags are a set); 1 to TAGS_MAX."""
     if isinstance(raw, str):
         raw = raw.replace(",", " ").split()
     names: list[str] = []
@@ -71,7 +71,7 @@ def normalize_tags(raw: Iterable[str] | str) -> list[str]:
         raise Invalid("tags", "tags.missing", "Add at least one tag.")
     if len(names) > limit:
         raise Invalid("tags", "tags.too_many", f"Use at most {limit} tags.")
-    return names
+    return sorted(names)
 
 
 def _tags(names: list[str]) -> list[Tag]:

@@ -10,13 +10,37 @@ from flask_login import current_user
 from community.extensions import csrf, limiter
 from community.security import current_actor, rate_limit_key
 from community.services import accounts
-from community.services.errors import BadRequest, Invalid, Unauthorized
+from community.services.errors import BadRequest, Invalid, NotFound, Unauthorized
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token clients carry no cookie, so no CSRF token; session clients send X-CSRFToken (below).
 csrf.exempt(bp)
 
 post_limit = limiter.limit(lambda: current_app.config["RATELIMIT_POST"], key_func=rate_limit_key)
+# The largest id a row can have (SQLite's INTEGER, PostgreSQL's bigint). Larger numbers in a URL
+# would overflow in the database driver (a 500), so they are answered as "no such thing" first.
+MAX_ID = 2**63 - 1
+
+
+@bp.url_value_preprocessor
+def ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    for name, value in (values or {}).items():
+        if name.endswith("_id") and isinstance(value, int) and value > MAX_ID:
+            noun = name.removesuffix("_id")
+            raise NotFound(f"{noun}.not_found", f"No such {noun}.")
+
+
+def id_arg(name: str) -> int | None:
+    """An id from the query string: None when absent, -1 (matches nothing) when no row could have it."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    return int(raw) if _is_number(raw) and int(raw) <= MAX_ID else -1
+
+
+def _is_number(raw: str) -> bool:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+    return raw.isascii() and raw.isdigit()
 
 
 @bp.before_request
@@ -50,7 +74,7 @@ def text_field(data: dict[str, Any], name: str, *, required: bool = True) -> str
     value = data.get(name)
     if value is None:
         if required:
-            raise Invalid(name, f"{name}.required", f"{name} is required.")
+            raise _missing(name)
         return None
     if not isinstance(value, str):
         raise Invalid(name, f"{name}.type", f"{name} must be a string.")
@@ -59,7 +83,9 @@ def text_field(data: dict[str, Any], name: str, *, required: bool = True) -> str
 
 def tags_field(data: dict[str, Any], *, required: bool = True) -> list[str] | str | None:
     value = data.get("tags")
-    if value is None and not required:
+    if value is None:
+        if required:
+            raise _missing("tags")
         return None
     if isinstance(value, str) or (isinstance(value, list) and all(isinstance(t, str) for t in value)):
         return value
@@ -68,9 +94,24 @@ def tags_field(data: dict[str, Any], *, required: bool = True) -> list[str] | st
 
 def int_field(data: dict[str, Any], name: str) -> int:
     value = data.get(name)
+    if value is None:
+        raise _missing(name)
     if not isinstance(value, int) or isinstance(value, bool):
         raise Invalid(name, f"{name}.type", f"{name} must be an integer.")
     return value
+
+
+def id_field(data: dict[str, Any], name: str) -> int:
+    """An id in the body; one no row could have is NotFound, as an unknown id is."""
+    value = int_field(data, name)
+    if abs(value) > MAX_ID:
+        noun = name.removesuffix("_id")
+        raise NotFound(f"{noun}.not_found", f"No such {noun}.")
+    return value
+
+
+def _missing(name: str) -> Invalid:
+    return Invalid(name, f"{name}.required", f"{name} is required.")
 
 
 def limit_arg() -> int:
@@ -78,7 +119,7 @@ def limit_arg() -> int:
     top = current_app.config["API_MAX_LIMIT"]
     if raw is None:
         return min(current_app.config["PAGE_SIZE"], top)
-    if not raw.isdigit() or not 1 <= int(raw) <= top:
+    if not _is_number(raw) or not 1 <= int(raw) <= top:
         raise BadRequest("limit.invalid", f"limit is a whole number from 1 to {top}.")
     return int(raw)
 

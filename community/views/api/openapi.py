@@ -104,7 +104,7 @@ PATHS = {
                                      password=STR))},
     "/tokens": {"post": _op("Exchange username and password for a bearer token", 201,
                             _obj(["token", "user"], token=STR, user=_ref("User")),
-                            errors=(400, 401, 422, 429),
+                            errors=(400, 401, 413, 422, 429),
                             body=_obj(["username", "password"], username=STR, password=STR,
                                       name=STR))},
     "/me": {"get": _op("The authenticated user", 200, _ref("User"), errors=(401,), auth=True)},

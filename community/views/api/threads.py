@@ -6,19 +6,17 @@ from flask import request
 
 from community.security import current_actor
 from community.services import answers, threads
-from community.views.api import (bp, int_field, json_body, limit_arg, list_response, post_limit,
-                                 require_actor, schemas, tags_field, text_field)
+from community.views.api import (bp, id_arg, id_field, json_body, limit_arg, list_response,
+                                 post_limit, require_actor, schemas, tags_field, text_field)
 
 
 @bp.get("/threads")
 def list_threads():
-    author = request.args.get("author")
-    if author is not None and not author.isdigit():
-        author = -1  # no user has that id: an empty list, as for an unknown tag
+    # An author id no user can have gives an empty list, as an unknown tag does.
     page = threads.list_threads(
         current_actor(), sort=request.args.get("sort", "active"),
         status=request.args.get("status") or None, tag=request.args.get("tag") or None,
-        author_id=int(author) if author is not None else None,
+        author_id=id_arg("author"),
         cursor=request.args.get("cursor") or None, limit=limit_arg())
     return list_response(page, schemas.thread)
 
@@ -63,7 +61,7 @@ def create_answer(thread_id: int):
 def accept(thread_id: int):
     actor = require_actor()
     thread = threads.get_thread(actor, thread_id)
-    post = threads.get_post(actor, int_field(json_body(), "post_id"))
+    post = threads.get_post(actor, id_field(json_body(), "post_id"))
     answers.accept(actor, thread, post)
     return schemas.thread_detail(threads.get_thread(actor, thread_id))
 
