@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import g, request_started
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from community import create_app
 from community.extensions import db, limiter
@@ -41,9 +42,26 @@ def pytest_report_header(config):
 
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Each pytest-xdist worker gets its own PostgreSQL database beside the given one."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -98,10 +116,20 @@ def _has_sequence(conn) -> bool:
 
 @pytest.fixture
 def ctx(app):
-    """An app context for tests that call services directly."""
+    """An app context for tests that call services directly.
+
+    Test-client requests made meanwhile reuse this context, so each one starts with an empty
+    `g` (as in production, where every request has its own): no token user or Flask-Login user
+    leaks from one request into the next.
+    """
+    def fresh_g(sender, **extra):
+        g._get_current_object().__dict__.clear()
+
+    request_started.connect(fresh_g, app)
     with app.app_context():
         yield
         db.session.remove()
+    request_started.disconnect(fresh_g, app)
 
 
 @pytest.fixture

@@ -18,6 +18,11 @@ NAMING_CONVENTION = {
 }
 
 
+# Ids are INTEGER columns (32-bit on PostgreSQL): a larger number names no row, and sending it to
+# the database would be an overflow error rather than "not found".
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

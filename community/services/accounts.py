@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from community.extensions import db
 from community.models import ApiToken, User
+from community.models.base import MAX_ID
 from community.models.users import ROLES, STAFF_ROLES
 from community.services import events, permissions
 from community.services.errors import Conflict, Invalid, NotFound, Unauthorized
@@ -143,7 +144,7 @@ def set_role(actor: User | None, user: User, role: str) -> User:
 
 def get_user(user_id: int) -> User:
     """A user by id; NotFound `user.not_found` otherwise."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
         raise NotFound("user.not_found", "No such user.")
     return user

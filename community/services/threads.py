@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from community.extensions import db
 from community.models import Comment, Post, Revision, Tag, Thread, User, thread_tags
-from community.models.base import utcnow
+from community.models.base import MAX_ID, utcnow
 from community.models.threads import THREAD_STATUSES
 from community.render import render_markdown
 from community.services import events, permissions, reputation
@@ -230,6 +230,8 @@ def list_threads(viewer: User | None, *, sort: str = "active", status: str | Non
 
 def get_thread(viewer: User | None, thread_id: int) -> Thread:
     """The thread with its posts, authors and comments loaded; NotFound if missing or hidden."""
+    if not 0 < thread_id <= MAX_ID:
+        raise NotFound("thread.not_found", "No such thread.")
     thread = db.session.scalar(
         _visible_threads(viewer).where(Thread.id == thread_id).options(
             selectinload(Thread.author), selectinload(Thread.tags),
@@ -243,7 +245,7 @@ def get_thread(viewer: User | None, thread_id: int) -> Thread:
 
 def get_post(viewer: User | None, post_id: int) -> Post:
     """A post in a thread the viewer may see; NotFound otherwise."""
-    post = db.session.get(Post, post_id)
+    post = db.session.get(Post, post_id) if 0 < post_id <= MAX_ID else None
     staff = bool(viewer and viewer.is_authenticated and viewer.is_staff)
     if post is None or ((post.is_hidden or post.thread.is_hidden) and not staff):
         raise NotFound("post.not_found", "No such post.")

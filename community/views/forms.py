@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField,
+                     StringField, TextAreaField)
+from wtforms.widgets import HiddenInput
 from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Optional
 
 
@@ -61,7 +62,7 @@ class EditForm(FlaskForm):
 
 
 class AcceptForm(FlaskForm):
-    post_id = HiddenField(validators=[DataRequired()])
+    post_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
 class VoteForm(FlaskForm):

@@ -158,9 +158,9 @@ def accept(thread_id: int):
     actor = current_actor()
     thread = threads.get_thread(actor, thread_id)
     form = AcceptForm()
-    if not form.validate_on_submit() or not form.post_id.data.isdigit():
+    if not form.validate_on_submit():
         abort(400)
-    post = threads.get_post(actor, int(form.post_id.data))
+    post = threads.get_post(actor, form.post_id.data)
     answers.accept(actor, thread, post)
     return redirect(thread_url(thread, anchor=f"post-{post.id}"))
 

@@ -10,28 +10,19 @@ from flask_login import current_user
 from community.extensions import csrf, limiter
 from community.security import current_actor, rate_limit_key
 from community.services import accounts
-from community.services.errors import BadRequest, Invalid, NotFound, Unauthorized
+from community.models.base import MAX_ID
+from community.services.errors import BadRequest, Invalid, Unauthorized
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token clients carry no cookie, so no CSRF token; session clients send X-CSRFToken (below).
 csrf.exempt(bp)
 
 post_limit = limiter.limit(lambda: current_app.config["RATELIMIT_POST"], key_func=rate_limit_key)
-# The largest id a row can have (SQLite's INTEGER, PostgreSQL's bigint). Larger numbers in a URL
-# would overflow in the database driver (a 500), so they are answered as "no such thing" first.
-MAX_ID = 2**63 - 1
 
-
-@bp.url_value_preprocessor
-def ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    for name, value in (values or {}).items():
-        if name.endswith("_id") and isinstance(value, int) and value > MAX_ID:
-            noun = name.removesuffix("_id")
-            raise NotFound(f"{noun}.not_found", f"No such {noun}.")
 
 
 def id_arg(name: str) -> int | None:
-    """An id from the query string: None when absent, -1 (matches nothing) when no row could have it."""
+    """An id from the query string: None if absent, -1 (matches nothing) if no row could have it."""
     raw = request.args.get(name)
     if raw is None:
         return None
@@ -45,6 +36,7 @@ def _is_number(raw: str) -> bool:
 
 @bp.before_request
 def authenticate() -> None:
+    g.api_user = None  # never inherit a user from an app context shared with another request
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
@@ -64,7 +56,10 @@ def require_actor():
 
 
 def json_body() -> dict[str, Any]:
-    data = request.get_json(force=True, silent=True)
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:  # "[[[[..." nested too deep for the decoder: bad input, not a 500
+        data = None
     if not isinstance(data, dict):
         raise BadRequest("request.invalid_json", "The request body must be a JSON object.")
     return data
@@ -100,14 +95,6 @@ def int_field(data: dict[str, Any], name: str) -> int:
         raise Invalid(name, f"{name}.type", f"{name} must be an integer.")
     return value
 
-
-def id_field(data: dict[str, Any], name: str) -> int:
-    """An id in the body; one no row could have is NotFound, as an unknown id is."""
-    value = int_field(data, name)
-    if abs(value) > MAX_ID:
-        noun = name.removesuffix("_id")
-        raise NotFound(f"{noun}.not_found", f"No such {noun}.")
-    return value
 
 
 def _missing(name: str) -> Invalid:

@@ -6,7 +6,7 @@ from flask import request
 
 from community.security import current_actor
 from community.services import answers, threads
-from community.views.api import (bp, id_arg, id_field, json_body, limit_arg, list_response,
+from community.views.api import (bp, id_arg, int_field, json_body, limit_arg, list_response,
                                  post_limit, require_actor, schemas, tags_field, text_field)
 
 
@@ -61,7 +61,7 @@ def create_answer(thread_id: int):
 def accept(thread_id: int):
     actor = require_actor()
     thread = threads.get_thread(actor, thread_id)
-    post = threads.get_post(actor, id_field(json_body(), "post_id"))
+    post = threads.get_post(actor, int_field(json_body(), "post_id"))
     answers.accept(actor, thread, post)
     return schemas.thread_detail(threads.get_thread(actor, thread_id))
 

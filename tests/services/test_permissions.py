@@ -1,0 +1,201 @@
+"""The permission matrix: every write action × every kind of actor, through the JSON API.
+
+Each case sets up one thread (asked by `asker`, answered by `helper`), sends one request as the
+actor, and checks either the success status and its effect, or the exact refusal (401
+`auth.required` for anonymous callers, 403 with the rule's code otherwise) and that nothing
+changed. The expected table is written out in full so a change to services/permissions.py has to
+change a row here too (STYLE.md, "Where does it go?").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from community.extensions import db
+from community.models.base import utcnow
+from community.services import answers
+from tests.factories import make_answer, make_thread, make_user
+
+ACTIONS = ("ask", "answer", "comment", "edit_own", "edit_other", "accept", "unaccept", "endorse",
+           "unendorse")
+# asker: wrote the thread; member: another plain member; trusted: a member with the reputation
+# to edit others' posts; suspended: the asker, suspended (so suspension is the only reason left).
+ROLES = ("anonymous", "asker", "member", "trusted", "suspended", "staff", "moderator", "admin")
+
+OK = None
+LOGIN = (401, "auth.required")
+SUSPENDED = (403, "user.suspended")
+NOT_AUTHOR = (403, "post.not_author")
+NOT_ASKER = (403, "accept.not_asker")
+NOT_STAFF = (403, "staff.required")
+LOCKED = (403, "thread.locked")
+
+
+def _row(anonymous, asker, member, trusted, suspended, staff, moderator, admin) -> dict[str, Any]:
+    return dict(zip(ROLES, (anonymous, asker, member, trusted, suspended, staff, moderator, admin)))
+
+
+# Columns, in _row's order: anonymous, asker, member, trusted, suspended, staff, moderator, admin.
+MATRIX = {
+    "ask":        _row(LOGIN,    OK,         OK,         OK,         SUSPENDED, OK,   OK,       OK),
+    "answer":     _row(LOGIN,    OK,         OK,         OK,         SUSPENDED, OK,   OK,       OK),
+    "comment":    _row(LOGIN,    OK,         OK,         OK,         SUSPENDED, OK,   OK,       OK),
+    "edit_own":   _row(LOGIN,    OK,         OK,         OK,         SUSPENDED, OK,   OK,       OK),
+    "edit_other": _row(LOGIN,    NOT_AUTHOR, NOT_AUTHOR, OK,         SUSPENDED, OK,   OK,       OK),
+    "accept":     _row(LOGIN,    OK,         NOT_ASKER,  NOT_ASKER,  SUSPENDED, OK,   OK,       OK),
+    "unaccept":   _row(LOGIN,    OK,         NOT_ASKER,  NOT_ASKER,  SUSPENDED, OK,   OK,       OK),
+    "endorse":    _row(LOGIN,    NOT_STAFF,  NOT_STAFF,  NOT_STAFF,  SUSPENDED, OK,   OK,       OK),
+    "unendorse":  _row(LOGIN,    NOT_STAFF,  NOT_STAFF,  NOT_STAFF,  SUSPENDED, OK,   OK,       OK),
+}
+# On a locked thread only moderators and admins may still reply (DESIGN.md: moderators lock).
+LOCKED_MATRIX = {
+    action: _row(LOGIN, LOCKED, LOCKED, LOCKED, SUSPENDED, LOCKED, OK, OK)
+    for action in ("answer", "comment")
+}
+
+CASES = [pytest.param(action, role, False, expected, id=f"{action}-{role}")
+         for action, row in MATRIX.items() for role, expected in row.items()]
+CASES += [pytest.param(action, role, True, expected, id=f"locked-{action}-{role}")
+          for action, row in LOCKED_MATRIX.items() for role, expected in row.items()]
+
+
+@dataclass
+class World:
+    thread: Any
+    answer: Any  # the helper's answer
+    actor: Any  # None for anonymous
+    own_post: Any  # a post the actor wrote (the question for the asker), or None
+
+
+def build(role: str, action: str, locked: bool) -> World:
+    """The thread, its answer and the actor, in the state the action needs before it is tried."""
+    asker = make_user("asker")
+    helper = make_user("helper")
+    thread = make_thread(asker, title="Roaming stopped in Spain", body="No data since Monday.")
+    answer = make_answer(helper, thread, "Turn on data roaming.")
+    actor = {
+        "anonymous": lambda: None,
+        "asker": lambda: asker,
+        "suspended": lambda: asker,
+        "member": lambda: make_user("other"),
+        "trusted": lambda: make_user("trusted", reputation=1000),
+        "staff": lambda: make_user("kestrel_staff", role="staff"),
+        "moderator": lambda: make_user("kestrel_mod", role="moderator"),
+        "admin": lambda: make_user("kestrel_admin", role="admin"),
+    }[role]()
+    own_post = None
+    if actor is asker:
+        own_post = thread.question
+    elif actor is not None and action == "edit_own":
+        own_post = make_answer(actor, thread, "My own answer, to be edited.")
+    if action == "unaccept":
+        answers.accept(asker, thread, answer)
+    if action == "unendorse":
+        answers.endorse(make_user("endorser", role="staff"), answer)
+    if role == "suspended":
+        asker.suspended_until = utcnow() + timedelta(days=7)
+    if locked:
+        thread.is_locked = True
+    db.session.commit()
+    return World(thread, answer, actor, own_post)
+
+
+def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
+    thread, answer = world.thread, world.answer
+    target = world.own_post or thread.question  # anonymous callers own nothing
+    return {
+        "ask": ("POST", "/api/v1/threads", {"title": "My own question about billing",
+                                            "body": "Charged twice.", "tags": ["billing"]}),
+        "answer": ("POST", f"/api/v1/threads/{thread.id}/answers", {"body": "Try a restart."}),
+        "comment": ("POST", f"/api/v1/posts/{thread.question.id}/comments",
+                    {"body": "Which phone?"}),
+        "edit_own": ("PATCH", f"/api/v1/posts/{target.id}", {"body": "Edited by its author."}),
+        "edit_other": ("PATCH", f"/api/v1/posts/{answer.id}", {"body": "Edited by someone else."}),
+        "accept": ("POST", f"/api/v1/threads/{thread.id}/accept", {"post_id": answer.id}),
+        "unaccept": ("DELETE", f"/api/v1/threads/{thread.id}/accept", None),
+        "endorse": ("POST", f"/api/v1/posts/{answer.id}/endorse", None),
+        "unendorse": ("DELETE", f"/api/v1/posts/{answer.id}/endorse", None),
+    }[action]
+
+
+def snapshot(client, world: World) -> dict:
+    """Everything a refused request could have changed, as the public API shows it."""
+    return {"thread": client.get(f"/api/v1/threads/{world.thread.id}").get_json(),
+            "list": client.get("/api/v1/threads?limit=100").get_json()}
+
+
+def check_effect(action: str, world: World, data: dict) -> None:
+    actor, answer = world.actor, world.answer
+    if action == "ask":
+        assert data["author"]["id"] == actor.id
+    elif action == "answer":
+        assert data["kind"] == "answer" and data["author"]["id"] == actor.id
+    elif action == "comment":
+        assert data["post_id"] == world.thread.question.id and data["author"]["id"] == actor.id
+    elif action in ("edit_own", "edit_other"):
+        assert data["body"].startswith("Edited by")
+    elif action == "accept":
+        assert data["accepted_answer_id"] == answer.id
+    elif action == "unaccept":
+        assert data["accepted_answer_id"] is None
+    elif action == "endorse":
+        assert data["endorsed"]["by"]["id"] == actor.id
+    elif action == "unendorse":
+        assert data["endorsed"] is None
+
+
+SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201}
+
+
+@pytest.mark.parametrize("action, role, locked, expected", CASES)
+def test_permission_matrix(client, ctx, token_for, action, role, locked, expected):
+    world = build(role, action, locked)
+    method, path, payload = request_for(action, world)
+    headers = token_for(world.actor) if world.actor is not None else {}
+    before = snapshot(client, world)
+
+    response = client.open(path, method=method, headers=headers, json=payload)
+
+    body = response.get_json()
+    if expected is OK:
+        assert response.status_code == SUCCESS_STATUS.get(action, 200), body
+        check_effect(action, world, body)
+    else:
+        status, code = expected
+        assert response.status_code == status, body
+        assert body == {"error": {"code": code, "message": body["error"]["message"]}}
+        assert body["error"]["message"]
+        assert snapshot(client, world) == before, "a refused request changed something"
+
+
+def test_the_matrix_covers_every_action_and_role():
+    assert set(MATRIX) == set(ACTIONS)
+    assert all(set(row) == set(ROLES) for row in MATRIX.values())
+
+
+def test_a_suspension_that_has_ended_no_longer_refuses(client, ctx, token_for):
+    member = make_user("asker")
+    member.suspended_until = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    response = client.post("/api/v1/threads", headers=token_for(member), json={
+        "title": "Back after a suspension", "body": "Hello again.", "tags": ["general"]})
+
+    assert response.status_code == 201, response.get_json()
+
+
+def test_reputation_just_below_the_threshold_does_not_let_a_member_edit_others(client, ctx,
+                                                                               token_for):
+    asker = make_user("asker")
+    thread = make_thread(asker)
+    almost = make_user("almost", reputation=999)
+
+    response = client.patch(f"/api/v1/posts/{thread.question.id}", headers=token_for(almost),
+                            json={"body": "Edited by someone else."})
+
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "post.not_author"
