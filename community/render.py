@@ -1,7 +1,8 @@
 """Markdown to safe HTML: the only producer of user HTML in the product.
 
 Markdown is rendered once on write, then cleaned by a bleach allow-list. Raw HTML that users type
-is escaped rather than dropped (they see what they wrote); links get rel="nofollow ugc noopener";
+is kept only where the allow-list has it (cleaned like markdown's own output); any other tag is
+escaped rather than dropped, so people see what they wrote. Links get rel="nofollow ugc noopener";
 images keep only http(s) sources. bleach sits behind this one module so it can be swapped (nh3).
 """
 

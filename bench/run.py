@@ -1,0 +1,333 @@
+"""`make bench`: load a synthetic community, serve it with gunicorn, measure it under load.
+
+1. Bulk-load BENCH_SCALE × (20,000 threads, 100,000 posts, ...) into a fresh database in a temp
+   instance folder (bench/load.py).
+2. Serve it with gunicorn gthread workers (bench/wsgi.py), and a bare Flask app rendering a page
+   of the same size from memory (bench/ceiling.py) with the same settings.
+3. Hit, one after the other, each with a warm-up then BENCH_DURATION seconds at
+   BENCH_CONNECTIONS keep-alive connections: the thread page (a fixed sample of thread ids),
+   the home page (page 1), the home page at depth 1,000, and the ceiling.
+4. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
+
+See bench/README.md for the knobs and how to read the figures.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import load  # noqa: E402
+import loadgen  # noqa: E402
+
+THREAD_PAGE_TARGET = 0.5     # thread page rps / ceiling rps, at least
+DEEP_PAGE_TARGET = 1.5       # deep page p50 / page 1 p50, at most
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env_float(name, default))
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One gunicorn process group on 127.0.0.1, stopped by its own pid."""
+
+    def __init__(self, app_spec: str, env: dict[str, str], workers: int, threads: int,
+                 log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        cmd = [str(gunicorn) if gunicorn.exists() else "gunicorn",
+               "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
+               "--bind", f"127.0.0.1:{self.port}", "--pythonpath", str(BENCH_DIR),
+               # No --access-logfile: gunicorn's access log is off unless asked for.
+               "--log-level", "warning", "--error-logfile", str(log_path),
+               "--worker-tmp-dir", "/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()]
+        if _supports("--no-control-socket"):
+            cmd.append("--no-control-socket")  # gunicorn ≥ 24 opens one in ~/.gunicorn otherwise
+        cmd.append(app_spec)
+        env = {k: v for k, v in env.items() if k != "GUNICORN_CMD_ARGS"}
+        self.log_path = log_path
+        self.process = subprocess.Popen(cmd, env=env, cwd=str(ROOT), start_new_session=True)
+        self.describe = (f"gunicorn {_gunicorn_version()} -k gthread --workers {workers} "
+                         f"--threads {threads}")
+
+    def wait_ready(self, path: str = "/", timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited ({self.process.returncode}); see {self.log_path}:\n"
+                                 + self.log_path.read_text(errors="replace")[-3000:])
+            try:
+                status, _ = fetch(self.base_url, path)
+                if status < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"gunicorn did not answer within {timeout:.0f} s; see {self.log_path}")
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server's process group (gunicorn master and workers).
+
+        Divided by the requests served, this is a cost per request that other load on the
+        machine barely affects, unlike requests/s. Linux only (reads /proc); None elsewhere.
+        """
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total, seen = 0, False
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return None
+        for entry in entries:
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.process.pid:      # pgrp: start_new_session made it ours
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+                seen = True
+        return total / ticks if seen else None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+_HELP: str | None = None
+
+
+def _supports(flag: str) -> bool:
+    global _HELP
+    if _HELP is None:
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        _HELP = subprocess.run([str(gunicorn), "--help"], capture_output=True, text=True).stdout
+    return flag in _HELP
+
+
+def _gunicorn_version() -> str:
+    try:
+        import gunicorn
+
+        return gunicorn.__version__
+    except ImportError:
+        return "?"
+
+
+def fetch(base_url: str, path: str) -> tuple[int, bytes]:
+    port = int(base_url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "?" if value is None else f"{value:.{digits}f}"
+
+
+def main() -> int:
+    scale = env_float("BENCH_SCALE", 1.0)
+    duration = env_float("BENCH_DURATION", 10.0)
+    warmup = env_float("BENCH_WARMUP", 2.0)
+    connections = env_int("BENCH_CONNECTIONS", 16)
+    workers = env_int("BENCH_WORKERS", 2)
+    threads = env_int("BENCH_THREADS", 8)
+    wrk_threads = env_int("BENCH_WRK_THREADS", 2)
+    rounds = max(1, env_int("BENCH_ROUNDS", 1))
+    tool = os.environ.get("BENCH_LOADGEN") or ("wrk" if loadgen.have_wrk() else "python")
+    database_url = os.environ.get("BENCH_DATABASE_URL") or None
+    keep = os.environ.get("BENCH_KEEP") == "1"
+
+    workdir = Path(tempfile.mkdtemp(prefix="community-bench-"))
+    instance = workdir / "instance"
+    servers: list[Server] = []
+    try:
+        say(f"bench: scale {scale:g}, {duration:g} s per target after {warmup:g} s warm-up"
+            + (f" in {rounds} rounds" if rounds > 1 else "")
+            + f", {connections} connections, load generator {tool}")
+        say(f"loading into {'PostgreSQL' if database_url else 'SQLite'} ({instance}) ...")
+        stats = load.load(instance, scale, database_url,
+                          reset=os.environ.get("BENCH_DATABASE_RESET") == "1",
+                          deep_page=env_int("BENCH_DEEP_PAGE", load.DEEP_PAGE), log=say)
+        say(f"loaded {stats['threads']:,} threads, {stats['posts']:,} posts, {stats['users']:,} users, "
+            f"{stats['comments']:,} comments, {stats['votes']:,} votes in {stats['load_seconds']:.1f} s")
+
+        env = dict(os.environ)
+        env.update({"BENCH_INSTANCE_PATH": str(instance), "COMMUNITY_RATELIMIT_ENABLED": "false",
+                    "PYTHONDONTWRITEBYTECODE": "1"})
+        if database_url:
+            env["BENCH_DATABASE_URL"] = database_url
+        app_server = Server("wsgi:app", env, workers, threads, workdir / "app.log")
+        servers.append(app_server)
+        app_server.wait_ready()
+
+        # Every sampled thread page must render; their mean size sizes the ceiling page.
+        thread_paths = [f"/threads/{tid}" for tid in stats["sample_thread_ids"]]
+        sizes = []
+        for path in thread_paths:
+            status, body = fetch(app_server.base_url, path)
+            if status != 200:
+                raise SystemExit(f"GET {path} answered {status}:\n{body[:2000].decode(errors='replace')}")
+            sizes.append(len(body))
+        page_bytes = round(statistics.fmean(sizes))
+        deep_path = f"/?cursor={stats['deep_cursor']}" if stats["deep_cursor"] else "/"
+        for path in ("/", deep_path):
+            status, body = fetch(app_server.base_url, path)
+            if status != 200 or body.count(b'href="/threads/') < 2:
+                raise SystemExit(f"GET {path} answered {status} without links to threads")
+        say(f"thread page: {len(thread_paths)} threads in the mix, mean {page_bytes:,} bytes "
+            f"(min {min(sizes):,}, max {max(sizes):,})")
+        if stats["deep_page_depth"] != stats["deep_page_requested_depth"]:
+            say(f"deep page: {stats['visible_threads']:,} visible threads make only "
+                f"{stats['visible_threads'] // stats['page_size']} full pages, so depth "
+                f"{stats['deep_page_depth']} (the deepest full page) instead of "
+                f"{stats['deep_page_requested_depth']}")
+        else:
+            say(f"deep page: depth {stats['deep_page_depth']}")
+
+        ceiling_env = dict(env, BENCH_CEILING_BYTES=str(page_bytes))
+        ceiling_server = Server("ceiling:app", ceiling_env, workers, threads, workdir / "ceiling.log")
+        servers.append(ceiling_server)
+        ceiling_server.wait_ready()
+
+        targets = [
+            ("thread_page", app_server, thread_paths),
+            ("home_page", app_server, ["/"]),
+            ("deep_page", app_server, [deep_path]),
+            ("ceiling", ceiling_server, ["/"]),
+        ]
+        # With BENCH_ROUNDS > 1 the targets take turns (order reversed every other round), so
+        # that a ratio compares measurements taken under the same background load.
+        runs: dict[str, list[loadgen.Result]] = {name: [] for name, _, _ in targets}
+        cpu_used: dict[str, float | None] = {name: 0.0 for name, _, _ in targets}
+        load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        for round_no in range(rounds):
+            for name, server, paths in (targets if round_no % 2 == 0 else targets[::-1]):
+                mark: list[float | None] = []
+                r = loadgen.measure(server.base_url, paths, duration=duration / rounds,
+                                    connections=connections, warmup=warmup if round_no == 0 else 0,
+                                    threads=wrk_threads, tool=tool,
+                                    before=lambda server=server: mark.append(server.cpu_seconds()))
+                after = server.cpu_seconds()
+                runs[name].append(r)
+                if after is None or mark[0] is None or cpu_used[name] is None:
+                    cpu_used[name] = None
+                else:
+                    cpu_used[name] += after - mark[0]
+        results: dict[str, loadgen.Result] = {}
+        cpu_ms: dict[str, float | None] = {}
+        for name, _, _ in targets:
+            results[name] = r = loadgen.combine(runs[name])
+            cpu_ms[name] = (round(cpu_used[name] / r.requests * 1000, 3)
+                            if cpu_used[name] is not None and r.requests else None)
+            say(f"{name:<12} {r.rps:>9,.1f} req/s   p50 {r.p50_ms:7.2f} ms   p90 {r.p90_ms:7.2f} ms   "
+                f"p99 {r.p99_ms:7.2f} ms   server CPU {_fmt(cpu_ms[name])} ms/req   "
+                f"{r.requests:,} requests"
+                + (f"   {r.errors} socket errors" if r.errors else "")
+                + (f"   {r.non_2xx} non-2xx" if r.non_2xx else ""))
+        load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+        thread, ceiling = results["thread_page"], results["ceiling"]
+        home, deep = results["home_page"], results["deep_page"]
+        thread_ratio = round(thread.rps / ceiling.rps, 3) if ceiling.rps else None
+        deep_ratio = round(deep.p50_ms / home.p50_ms, 3) if home.p50_ms else None
+        cpu_ratio = (round(cpu_ms["ceiling"] / cpu_ms["thread_page"], 3)
+                     if cpu_ms["ceiling"] and cpu_ms["thread_page"] else None)
+        say()
+        say(f"server CPU per request: thread page {_fmt(cpu_ms['thread_page'])} ms, ceiling "
+            f"{_fmt(cpu_ms['ceiling'])} ms (ratio {cpu_ratio}); load average "
+            f"{_fmt(load_before, 1)} before, {_fmt(load_after, 1)} after on {os.cpu_count()} CPUs")
+        # Before the load tests only the loader (one core, now finished) has been running, so a
+        # 1-minute load average above the CPU count means other work is competing.
+        if load_before is not None and os.cpu_count() and load_before > os.cpu_count():
+            say(f"warning: other work was keeping the machine busy (load average {load_before:.1f}); "
+                "requests/s and latencies are noisy, CPU per request less so; rerun on a quiet "
+                "machine" + (", or with BENCH_ROUNDS=3 so targets take turns" if rounds == 1 else ""))
+        say(f"thread page / ceiling: {thread_ratio}  (target >= {THREAD_PAGE_TARGET}: "
+            f"{'met' if thread_ratio is not None and thread_ratio >= THREAD_PAGE_TARGET else 'MISSED'})")
+        say(f"deep page p50 / page 1 p50: {deep_ratio}  (target <= {DEEP_PAGE_TARGET}: "
+            f"{'met' if deep_ratio is not None and deep_ratio <= DEEP_PAGE_TARGET else 'MISSED'})")
+
+        summary = {
+            "thread_page_rps": thread.rps, "ceiling_rps": ceiling.rps,
+            "thread_page_ratio": thread_ratio,
+            "home_page_rps": home.rps, "deep_page_rps": deep.rps, "deep_page_ratio": deep_ratio,
+        }
+        for name, r in results.items():
+            summary[f"{name}_p50_ms"] = r.p50_ms
+            summary[f"{name}_p99_ms"] = r.p99_ms
+        for name in results:
+            summary[f"{name}_cpu_ms"] = cpu_ms[name]
+        summary.update({
+            "thread_page_cpu_ratio": cpu_ratio,
+            "thread_page_ratio_target_met": thread_ratio is not None and thread_ratio >= THREAD_PAGE_TARGET,
+            "deep_page_ratio_target_met": deep_ratio is not None and deep_ratio <= DEEP_PAGE_TARGET,
+            "scale": scale, "threads": stats["threads"], "posts": stats["posts"],
+            "users": stats["users"], "comments": stats["comments"], "votes": stats["votes"],
+            "load_seconds": stats["load_seconds"], "database": stats["dialect"],
+            "deep_page_depth": stats["deep_page_depth"],
+            "thread_page_bytes": page_bytes, "thread_page_ids": len(thread_paths),
+            "server": app_server.describe, "loadgen": tool,
+            "duration_s": duration, "rounds": rounds, "connections": connections,
+            "cpus": os.cpu_count(),
+            "loadavg_before": load_before, "loadavg_after": load_after,
+            "errors": sum(r.errors + r.non_2xx for r in results.values()),
+            "details": {name: r.as_dict() for name, r in results.items()},
+        })
+        out_dir = BENCH_DIR / "results"
+        out_dir.mkdir(exist_ok=True)
+        line = json.dumps(summary, separators=(", ", ": "))
+        (out_dir / "latest.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        say(line)
+        return 0
+    finally:
+        for server in servers:
+            server.stop()
+        if keep:
+            print(f"(kept {workdir})", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
