@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from community import config as settings
-from community.extensions import csrf, db, limiter, login_manager, migrate, socketio
+from community.extensions import cache, csrf, db, limiter, login_manager, migrate, socketio
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     socketio.init_app(app, async_mode="threading",
                       message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       cors_allowed_origins=[], manage_session=False)

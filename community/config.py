@@ -33,6 +33,12 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_POST": "20 per minute;300 per hour",
     # Live updates: set to redis://... to share events between several server processes.
     "SOCKETIO_MESSAGE_QUEUE": None,
+    # Whole pages served to visitors without a session (views/page_cache.py). SimpleCache is per
+    # process; with several processes use CACHE_TYPE "RedisCache" and CACHE_REDIS_URL.
+    "CACHE_TYPE": "SimpleCache",
+    "CACHE_DEFAULT_TIMEOUT": 60,
+    "CACHE_THRESHOLD": 2000,
+    "PAGE_CACHE_ENABLED": True,
     # Lists.
     "PAGE_SIZE": 30,
     "API_MAX_LIMIT": 100,

@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
 from community import create_app
-from community.extensions import db, limiter
+from community.extensions import cache, db, limiter
 from community.services import events
 from tests import factories
 
@@ -106,6 +106,7 @@ def _clean_database(request, app):
                 conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(conn) else None
                 conn.execute(text("PRAGMA foreign_keys=ON"))
         limiter.reset()
+        cache.clear()
     yield
 
 

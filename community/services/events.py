@@ -71,6 +71,8 @@ def _after_commit(session: Session) -> None:
             try:
                 subscriber(item)
             except Exception:  # one failing side effect must not break the request that committed
+                if current_app.testing:
+                    raise  # ...but in tests it must not go unnoticed either
                 log.exception("event subscriber %r failed on %s", subscriber, item.name)
 
 

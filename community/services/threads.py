@@ -9,7 +9,7 @@ from typing import Iterable
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from community.extensions import db
 from community.models import Comment, Post, Revision, Tag, Thread, User, thread_tags
@@ -234,10 +234,10 @@ def get_thread(viewer: User | None, thread_id: int) -> Thread:
         raise NotFound("thread.not_found", "No such thread.")
     thread = db.session.scalar(
         _visible_threads(viewer).where(Thread.id == thread_id).options(
-            selectinload(Thread.author), selectinload(Thread.tags),
+            joinedload(Thread.author), selectinload(Thread.tags),
             selectinload(Thread.posts).options(
-                selectinload(Post.author), selectinload(Post.endorsed_by),
-                selectinload(Post.comments).selectinload(Comment.author))))
+                joinedload(Post.author), joinedload(Post.endorsed_by),
+                selectinload(Post.comments).joinedload(Comment.author))))
     if thread is None:
         raise NotFound("thread.not_found", "No such thread.")
     return thread

@@ -11,6 +11,7 @@ from community.services import answers, permissions, threads, votes
 from community.services.errors import Invalid
 from community.views.forms import (AcceptForm, ActionForm, AnswerForm, AskForm, CommentForm,
                                    EditForm, VoteForm, field_error)
+from community.views.page_cache import lists_scope, thread_scope, visitor_page
 from community.views.urls import thread_url
 
 bp = Blueprint("threads", __name__)
@@ -39,26 +40,31 @@ def _list_page(endpoint: str, **url_args):
 
 
 @bp.get("/")
+@visitor_page(lists_scope)
 def home():
     return _list_page("home")
 
 
 @bp.get("/newest")
+@visitor_page(lists_scope)
 def newest():
     return _list_page("newest")
 
 
 @bp.get("/unanswered")
+@visitor_page(lists_scope)
 def unanswered():
     return _list_page("unanswered")
 
 
 @bp.get("/solved")
+@visitor_page(lists_scope)
 def solved():
     return _list_page("solved")
 
 
 @bp.get("/tags/<tag>")
+@visitor_page(lists_scope)
 def tag(tag: str):
     page = threads.list_threads(current_actor(), tag=tag, cursor=request.args.get("cursor") or None,
                                 limit=current_app.config["PAGE_SIZE"])
@@ -69,14 +75,19 @@ def tag(tag: str):
 
 @bp.get("/threads/<int:thread_id>")
 @bp.get("/threads/<int:thread_id>/<slug>")
+@visitor_page(thread_scope)
 def show(thread_id: int, slug: str | None = None):
-    return _thread_page(threads.get_thread(current_actor(), thread_id), AnswerForm())
-
-
-def _thread_page(thread, answer_form: AnswerForm, status: int = 200):
     actor = current_actor()
+    return _thread_page(threads.get_thread(actor, thread_id), AnswerForm() if actor else None)
+
+
+def _thread_page(thread, answer_form: AnswerForm | None, status: int = 200):
+    """The thread page; visitors get no forms, so no session (and a cacheable page)."""
+    actor = current_actor()
+    member = actor is not None
     return render_template("threads/show.html", thread=thread, answer_form=answer_form,
-                           comment_form=CommentForm(), action_form=ActionForm(),
+                           comment_form=CommentForm() if member else None,
+                           action_form=ActionForm() if member else None,
                            can=permissions.can, actor=actor,
                            my_votes=votes.votes_by(actor, thread.posts)), status
 
