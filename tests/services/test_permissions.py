@@ -21,7 +21,7 @@ from community.services import answers
 from tests.factories import make_answer, make_thread, make_user
 
 ACTIONS = ("ask", "answer", "comment", "edit_own", "edit_other", "accept", "unaccept", "endorse",
-           "unendorse")
+           "unendorse", "upvote", "downvote", "vote_own")
 # asker: wrote the thread; member: another plain member; trusted: a member with the reputation
 # to edit others' posts; suspended: the asker, suspended (so suspension is the only reason left).
 ROLES = ("anonymous", "asker", "member", "trusted", "suspended", "staff", "moderator", "admin")
@@ -33,6 +33,8 @@ NOT_AUTHOR = (403, "post.not_author")
 NOT_ASKER = (403, "accept.not_asker")
 NOT_STAFF = (403, "staff.required")
 LOCKED = (403, "thread.locked")
+OWN_POST = (403, "vote.own_post")
+LOW_REP = (403, "vote.downvote_reputation")
 
 
 def _row(anonymous, asker, member, trusted, suspended, staff, moderator, admin) -> dict[str, Any]:
@@ -50,12 +52,18 @@ MATRIX = {
     "unaccept":   _row(LOGIN,    OK,         NOT_ASKER,  NOT_ASKER,  SUSPENDED, OK,   OK,       OK),
     "endorse":    _row(LOGIN,    NOT_STAFF,  NOT_STAFF,  NOT_STAFF,  SUSPENDED, OK,   OK,       OK),
     "unendorse":  _row(LOGIN,    NOT_STAFF,  NOT_STAFF,  NOT_STAFF,  SUSPENDED, OK,   OK,       OK),
+    # Votes go on the helper's answer; downvoting needs reputation 50 (staff may always).
+    "upvote":     _row(LOGIN,    OK,         OK,         OK,         SUSPENDED, OK,   OK,       OK),
+    "downvote":   _row(LOGIN,    LOW_REP,    LOW_REP,    OK,         SUSPENDED, OK,   OK,       OK),
+    "vote_own":   _row(LOGIN,    OWN_POST,   OWN_POST,   OWN_POST,   SUSPENDED, OWN_POST, OWN_POST, OWN_POST),
 }
 # On a locked thread only moderators and admins may still reply (DESIGN.md: moderators lock).
 LOCKED_MATRIX = {
     action: _row(LOGIN, LOCKED, LOCKED, LOCKED, SUSPENDED, LOCKED, OK, OK)
     for action in ("answer", "comment")
 }
+# Votes on a locked thread are closed for everyone.
+LOCKED_MATRIX["upvote"] = _row(LOGIN, LOCKED, LOCKED, LOCKED, SUSPENDED, LOCKED, LOCKED, LOCKED)
 
 CASES = [pytest.param(action, role, False, expected, id=f"{action}-{role}")
          for action, row in MATRIX.items() for role, expected in row.items()]
@@ -90,7 +98,7 @@ def build(role: str, action: str, locked: bool) -> World:
     own_post = None
     if actor is asker:
         own_post = thread.question
-    elif actor is not None and action == "edit_own":
+    elif actor is not None and action in ("edit_own", "vote_own"):
         own_post = make_answer(actor, thread, "My own answer, to be edited.")
     if action == "unaccept":
         answers.accept(asker, thread, answer)
@@ -119,6 +127,9 @@ def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
         "unaccept": ("DELETE", f"/api/v1/threads/{thread.id}/accept", None),
         "endorse": ("POST", f"/api/v1/posts/{answer.id}/endorse", None),
         "unendorse": ("DELETE", f"/api/v1/posts/{answer.id}/endorse", None),
+        "upvote": ("PUT", f"/api/v1/posts/{answer.id}/vote", {"value": 1}),
+        "downvote": ("PUT", f"/api/v1/posts/{answer.id}/vote", {"value": -1}),
+        "vote_own": ("PUT", f"/api/v1/posts/{target.id}/vote", {"value": 1}),
     }[action]
 
 
@@ -146,6 +157,9 @@ def check_effect(action: str, world: World, data: dict) -> None:
         assert data["endorsed"]["by"]["id"] == actor.id
     elif action == "unendorse":
         assert data["endorsed"] is None
+    elif action in ("upvote", "downvote"):
+        value = 1 if action == "upvote" else -1
+        assert (data["post_id"], data["value"], data["score"]) == (answer.id, value, value)
 
 
 SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201}
