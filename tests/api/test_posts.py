@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 import pytest
 
 from community.extensions import db
 from community.services import answers
 from tests.factories import make_answer, make_thread
+from tests.api.contract import POST_KEYS, assert_author, assert_error, parse_time
 
-POST_KEYS = {"id", "thread_id", "kind", "author", "body", "body_html", "score", "accepted",
-             "endorsed", "created_at", "edited_at", "comments"}
 REVISION_KEYS = {"number", "editor", "title", "tags", "body", "summary", "created_at"}
 COMMENT_KEYS = {"id", "post_id", "author", "body", "body_html", "created_at"}
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    """The one error shape: exactly {"error": {"code", "message"[, "field"]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message"} | ({"field"} if field else set()), error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"]
-    if field:
-        assert error["field"] == field
-    return error
-
-
-def parse_time(value: str) -> datetime:
-    assert value.endswith("Z"), value
-    return datetime.fromisoformat(value)
-
-
-def assert_author(data: dict, user) -> None:
-    assert {"id", "username", "rank"} <= set(data)
-    assert (data["id"], data["username"]) == (user.id, user.username)
 
 
 @pytest.fixture

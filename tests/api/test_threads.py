@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
 
 import pytest
 
@@ -13,42 +12,12 @@ from community.extensions import db
 from community.services import answers, threads, votes
 from tests.conftest import csrf_token, login
 from tests.factories import make_answer, make_thread
+from tests.api.contract import POST_KEYS, assert_author, assert_error, parse_time
 
 THREAD_KEYS = {"id", "title", "url", "tags", "status", "score", "answer_count",
                "accepted_answer_id", "author", "created_at", "last_activity_at", "source"}
-POST_KEYS = {"id", "thread_id", "kind", "author", "body", "body_html", "score", "accepted",
-             "endorsed", "created_at", "edited_at", "comments"}
 SORTS = ("active", "newest", "votes")
 STATUSES = (None, "unanswered", "answered", "solved")
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    """The one error shape: exactly {"error": {"code", "message"[, "field"]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message"} | ({"field"} if field else set()), error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"]
-    if field:
-        assert error["field"] == field
-    return error
-
-
-def parse_time(value: str) -> datetime:
-    assert value.endswith("Z"), value
-    parsed = datetime.fromisoformat(value)
-    assert parsed.tzinfo is not None
-    return parsed
-
-
-def assert_author(data: dict, user) -> None:
-    assert {"id", "username", "rank"} <= set(data)
-    assert data["id"] == user.id
-    assert data["username"] == user.username
-    assert isinstance(data["rank"], str) and data["rank"]
 
 
 def assert_thread(item: dict) -> None:

@@ -5,21 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import PASSWORD, make_user
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    """The one error shape: exactly {"error": {"code", "message"[, "field"]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message"} | ({"field"} if field else set()), error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"]
-    if field:
-        assert error["field"] == field
-    return error
+from tests.api.contract import assert_error
 
 
 @pytest.fixture

@@ -8,23 +8,9 @@ import pytest
 
 from tests.conftest import login
 from tests.factories import PASSWORD
+from tests.api.contract import assert_error
 
 PROFILE_KEYS = {"id", "username", "role", "reputation", "rank"}
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    """The one error shape: exactly {"error": {"code", "message"[, "field"]}}."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    body = response.get_json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message"} | ({"field"} if field else set()), error
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"]
-    if field:
-        assert error["field"] == field
-    return error
 
 
 def signup(client, username="newcomer", email=None, password=PASSWORD, **extra):
