@@ -35,11 +35,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                       message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
                       cors_allowed_origins=[], manage_session=False)
 
-    from community import security
+    from community import search, security
     from community.services import events
+    from community.services import search as search_service
     from community.views import register_blueprints
 
     events.init_app(app)
+    search.init_app(app)
+    search_service.init_app(app)
     security.init_app(app)
     register_blueprints(app)
 

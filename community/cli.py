@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from community.services import accounts, demo, reputation
+from community.services import search as search_service
 from community.services.errors import DomainError
 
 
@@ -76,7 +77,35 @@ def recompute_reputation() -> None:
     click.echo(f"Repaired {reputation.recompute()} user(s).")
 
 
+search_group = click.Group("search", help="The search index.")
+
+
+@search_group.command("rebuild")
+def rebuild_search() -> None:
+    """Rebuild the search index from the database."""
+    total = search_service.count_documents()
+    with click.progressbar(length=total, label="Indexing threads") as bar:
+        count = search_service.rebuild(progress=bar.update)
+    click.echo(f"Indexed {count} threads.")
+
+
+@search_group.command("check")
+def check_search() -> None:
+    """Compare the index with the database; exit 1 on any drift."""
+    drift = search_service.check()
+    for label, ids in (("missing from the index", drift.missing),
+                       ("in the index but not visible in the database", drift.extra),
+                       ("out of date in the index", drift.stale)):
+        if ids:
+            shown = ", ".join(map(str, ids[:20])) + (" ..." if len(ids) > 20 else "")
+            click.echo(f"{len(ids)} thread(s) {label}: {shown}")
+    if not drift.clean:
+        raise SystemExit(1)
+    click.echo("The search index matches the database.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_group)
     app.cli.add_command(reputation_group)
+    app.cli.add_command(search_group)

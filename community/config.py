@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_DEFAULT_TIMEOUT": 60,
     "CACHE_THRESHOLD": 2000,
     "PAGE_CACHE_ENABLED": True,
+    # Search: "whoosh" keeps the index under instance/search-index (or SEARCH_INDEX_PATH);
+    # "memory" keeps it in RAM (tests).
+    "SEARCH_BACKEND": "whoosh",
+    "SEARCH_INDEX_PATH": None,
     # Lists.
     "PAGE_SIZE": 30,
     "API_MAX_LIMIT": 100,

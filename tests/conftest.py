@@ -19,7 +19,9 @@ from sqlalchemy import create_engine, make_url, text
 
 from community import create_app
 from community.extensions import cache, db, limiter
+from community.search import get_index
 from community.services import events
+from community.services import search as search_service
 from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -79,6 +81,7 @@ def app(tmp_path_factory):
         "BASE_URL": "http://localhost",
         # Still scrypt, with a small work factor so hundreds of test users cost little.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "SEARCH_BACKEND": "memory",
         "SERVER_NAME": None,
     })
     with app.app_context():
@@ -107,6 +110,8 @@ def _clean_database(request, app):
                 conn.execute(text("PRAGMA foreign_keys=ON"))
         limiter.reset()
         cache.clear()
+        search_service.flush()  # nothing from the last test may land in this one's index
+        get_index().rebuild([])
     yield
 
 
@@ -131,6 +136,15 @@ def ctx(app):
         yield
         db.session.remove()
     request_started.disconnect(fresh_g, app)
+
+
+@pytest.fixture
+def indexed(app):
+    """Call to wait until every committed change is searchable (indexing runs in the background)."""
+    def wait() -> None:
+        with app.app_context():
+            assert search_service.flush(), "the search indexer did not catch up"
+    return wait
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from community.extensions import db
 from community.models import ReputationEvent, User
 from community.models.base import utcnow
-from community.services import accounts, answers, threads, votes
+from community.services import accounts, answers, search, threads, votes
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "demo" / "data.json"
 DEMO_PASSWORD = "kestrel-demo"
@@ -74,6 +74,7 @@ def load(path: Path = DATA_FILE) -> dict[str, int]:
     for event in db.session.scalars(select(ReputationEvent).where(ReputationEvent.post_id.is_not(None))):
         event.created_at = event.post.created_at + timedelta(hours=1)
     db.session.commit()
+    search.rebuild()  # the back-dating above bypassed the services, so index the final state
     return counts
 
 

@@ -13,6 +13,7 @@ are visitors, and they read the same popular threads.
 from __future__ import annotations
 
 import functools
+import time
 from typing import Callable
 
 from flask import Flask, current_app, make_response, request, session
@@ -25,13 +26,18 @@ LISTS = "lists"
 
 
 def _generation(scope: str) -> int:
-    return cache.get(f"gen:{scope}") or 0
+    key = f"gen:{scope}"
+    generation = cache.get(key)
+    if generation is None:
+        # Never 0 or any other value an earlier generation had, even if this key was evicted.
+        cache.add(key, time.time_ns(), timeout=0)
+        generation = cache.get(key)
+    return generation
 
 
 def _bump(scope: str) -> None:
-    # The backend's inc() is atomic in Redis; in SimpleCache it is a plain read-and-write, which
-    # at worst bumps once for two events: the old copies are unreachable either way.
-    cache.cache.inc(f"gen:{scope}")
+    """A new, never-repeated generation: every copy cached under an older one is unreachable."""
+    cache.set(f"gen:{scope}", time.time_ns(), timeout=0)
 
 
 def visitor_page(scope: Callable[..., str]) -> Callable:

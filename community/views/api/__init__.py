@@ -115,4 +115,4 @@ def list_response(page, serialize) -> dict[str, Any]:
     return {"items": [serialize(item) for item in page.items], "next_cursor": page.next_cursor}
 
 
-from community.views.api import openapi, posts, threads, tokens, users  # noqa: E402,F401
+from community.views.api import openapi, posts, search, threads, tokens, users  # noqa: E402,F401

@@ -167,6 +167,30 @@ PATHS = {
         "delete": _op("Withdraw an endorsement (staff)", 200, _ref("Post"),
                       errors=(401, 403, 404), auth=True),
     },
+    "/search": {
+        "get": _op("Full-text search over titles, questions and answers", 200, _obj(
+            ["items", "next_cursor", "total", "suggestion", "corrected"],
+            items={"type": "array", "items": {"allOf": [_ref("Thread"), _obj(
+                ["snippet"], snippet={"type": "string", "description": "HTML with <mark>"})]}},
+            next_cursor={"type": ["string", "null"]}, total=INT,
+            suggestion={"type": ["string", "null"], "description": "did you mean"},
+            corrected={"type": "boolean",
+                       "description": "true when items are for the suggestion"}),
+            errors=(400, 422), params=[
+                {"name": "q", "in": "query", "required": True, "schema": STR,
+                 "description": "Words, \"a phrase\", prefix*, fuzzy~ ; the last word also "
+                                "matches as a prefix."},
+                _query("status", {"enum": ["unanswered", "answered", "solved"]}, "Filter."),
+                _query("tag", STR, "Filter by tag."),
+                _query("author", STR, "Filter by the asker's username."),
+                _query("from", {"type": "string", "format": "date"}, "Asked on or after."),
+                _query("to", {"type": "string", "format": "date"}, "Asked on or before."),
+                _query("sort", {"enum": ["relevance", "recent"]}, "Order (default relevance)."),
+                *LIST_PARAMS])},
+    "/threads/similar": {
+        "get": _op("Up to 5 threads like a title still being typed, solved first", 200,
+                   _obj(["items"], items={"type": "array", "items": _ref("Thread")}),
+                   params=[{"name": "title", "in": "query", "required": True, "schema": STR}])},
     "/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
 }
 

@@ -1,0 +1,56 @@
+"""Thread → search document: the text search sees, and a fingerprint to detect drift."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import html as html_lib
+
+import bleach
+
+from community.models import Thread
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    id: int
+    title: str
+    body: str            # the question, as plain text
+    answers: str         # every visible answer
+    best: str            # the accepted and staff-endorsed answers, again (ranked up)
+    tags: list[str]
+    status: str
+    author: str          # username, case-folded
+    created: datetime
+    activity: datetime
+    score: int
+    fingerprint: str = field(default="")
+
+
+def plain_text(html: str) -> str:
+    """Text of sanitized post HTML, tags dropped, entities kept as characters."""
+    return html_lib.unescape(bleach.clean(html, tags=set(), strip=True))
+
+
+def thread_document(thread: Thread) -> SearchDocument:
+    """The document for a visible thread (hidden threads are never indexed)."""
+    visible = [post for post in thread.answers if not post.is_hidden]
+    best = [post for post in visible
+            if post.id == thread.accepted_answer_id or post.endorsed_by_id is not None]
+    fields = dict(
+        id=thread.id,
+        title=thread.title,
+        body=plain_text(thread.question.body_html),
+        answers="\n\n".join(plain_text(post.body_html) for post in visible),
+        best="\n\n".join(plain_text(post.body_html) for post in best),
+        tags=thread.tag_names,
+        status=thread.status,
+        author=thread.author.username.casefold(),
+        created=thread.created_at,
+        activity=thread.last_activity_at,
+        score=thread.score,
+    )
+    digest = hashlib.sha256(repr(sorted(fields.items())).encode("utf-8", "surrogatepass"))
+    return SearchDocument(**fields, fingerprint=digest.hexdigest()[:32])

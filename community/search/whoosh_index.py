@@ -1,0 +1,253 @@
+"""The default SearchIndex: Whoosh, on disk under instance/ (or in RAM for tests).
+
+Writers take Whoosh's index lock with a timeout, so several server processes can update the
+same index in turn without corrupting it. Each thread keeps its own searcher and refreshes it
+per query (cheap when nothing changed), so reading never waits for a writer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+import bleach
+from whoosh import writing
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, QueryParser
+from whoosh.query import And, DateRange, Or, Term
+
+from community.search import Drift, Hit, Results, SearchQuery
+from community.search.analysis import analyzer, spelling_analyzer
+from community.search.documents import SearchDocument
+
+TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
+# Solved threads first among equals; votes count a little.
+SOLVED_BOOST = 1.6
+RERANK_DEPTH = 200
+WRITE_TIMEOUT = 30.0
+
+
+class _RamStorage(RamStorage):
+    """RAM storage whose writers' scratch space is in RAM too. Whoosh's own puts it in the
+    shared /tmp/MAIN.tmp, where two processes with RAM indexes delete each other's files."""
+
+    def temp_storage(self, name=None):
+        return RamStorage()
+
+
+def _schema() -> Schema:
+    text = analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=text, stored=True, field_boost=3.0, spelling=True),
+        body=TEXT(analyzer=text, stored=True),
+        answers=TEXT(analyzer=text, stored=True),
+        best=TEXT(analyzer=text, field_boost=1.5),
+        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
+        status=ID(stored=True),
+        author=ID(stored=True),
+        created=DATETIME(stored=True, sortable=True),
+        activity=DATETIME(sortable=True),
+        score=NUMERIC(stored=True, sortable=True, bits=32, signed=True),
+        words=TEXT(analyzer=spelling_analyzer(), spelling=True),
+        fingerprint=STORED,
+    )
+
+
+def _naive(moment: datetime) -> datetime:
+    """Whoosh stores naive datetimes; ours are aware UTC."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _fields(doc: SearchDocument) -> dict:
+    return dict(id=str(doc.id), title=doc.title, body=doc.body, answers=doc.answers, best=doc.best,
+                tags=",".join(doc.tags), status=doc.status, author=doc.author,
+                created=_naive(doc.created), activity=_naive(doc.activity), score=doc.score,
+                words=f"{doc.title}\n{doc.body}\n{doc.answers}", fingerprint=doc.fingerprint)
+
+
+class WhooshIndex:
+    def __init__(self, storage, index, *, needs_rebuild: bool, file_lock: bool = True) -> None:
+        self._storage = storage
+        self._file_lock = file_lock
+        self._ix = index
+        self._local = threading.local()
+        # Threads of one process take turns here; processes take turns on Whoosh's file lock.
+        self._write_lock = threading.Lock()
+        self.needs_rebuild = needs_rebuild
+        self._parser = MultifieldParser(TEXT_FIELDS, index.schema)
+        self._parser.add_plugin(FuzzyTermPlugin())
+        self._words = QueryParser("words", index.schema)
+
+    @classmethod
+    def on_disk(cls, path: str) -> WhooshIndex:
+        """Open the index at `path`; a missing or unreadable one is recreated, empty, and flagged
+        for a rebuild from the database rather than crashing the server."""
+        os.makedirs(path, exist_ok=True)
+        storage = FileStorage(path)
+        try:
+            index = storage.open_index()
+            index.doc_count()  # touch the segments: a corrupt file fails here, not mid-request
+            return cls(storage, index, needs_rebuild=False)
+        except Exception:  # empty dir, truncated or corrupt files, an old schema
+            shutil.rmtree(path, ignore_errors=True)
+            os.makedirs(path, exist_ok=True)
+            storage = FileStorage(path)
+            return cls(storage, storage.create_index(_schema()), needs_rebuild=True)
+
+    @classmethod
+    def in_memory(cls) -> WhooshIndex:
+        # One process only: the thread lock below is all the locking a RAM index needs.
+        storage = _RamStorage()
+        return cls(storage, storage.create_index(_schema()), needs_rebuild=False, file_lock=False)
+
+    # ---- writing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self, **commit_options):
+        """A writer holding Whoosh's index lock; committed on success, cancelled (and the lock
+        released) on any error, so a failed write can never leave the index locked."""
+        with self._write_lock:
+            writer = self._ix.writer(timeout=WRITE_TIMEOUT, _lk=self._file_lock)
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(**commit_options)
+
+    def index(self, documents: Iterable[SearchDocument]) -> None:
+        documents = list(documents)
+        if documents:
+            with self._writing() as writer:
+                for doc in documents:
+                    writer.update_document(**_fields(doc))
+
+    def remove(self, thread_ids: Iterable[int]) -> None:
+        thread_ids = list(thread_ids)
+        if thread_ids:
+            with self._writing() as writer:
+                for thread_id in thread_ids:
+                    writer.delete_by_term("id", str(thread_id))
+
+    def rebuild(self, documents: Iterable[SearchDocument],
+                progress: Callable[[int], None] | None = None) -> int:
+        count = 0
+        # CLEAR replaces every old segment at once when the new ones are committed.
+        with self._writing(mergetype=writing.CLEAR) as writer:
+            for doc in documents:
+                writer.add_document(**_fields(doc))
+                count += 1
+                if progress:
+                    progress(1)
+        self.needs_rebuild = False
+        return count
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def _searcher(self):
+        searcher = getattr(self._local, "searcher", None)
+        searcher = self._ix.searcher() if searcher is None else searcher.refresh()
+        self._local.searcher = searcher
+        return searcher
+
+    def _filter(self, query: SearchQuery):
+        terms = []
+        if query.status:
+            terms.append(Term("status", query.status))
+        if query.tag:
+            terms.append(Term("tags", query.tag.casefold()))
+        if query.author:
+            terms.append(Term("author", query.author.casefold()))
+        if query.since or query.until:
+            terms.append(DateRange("created", query.since and _naive(query.since),
+                                   query.until and _naive(query.until)))
+        return And(terms) if terms else None
+
+    def _parse(self, text: str):
+        """The query as typed, or'ed with its last word as a prefix (people are still typing)."""
+        parsed = self._parser.parse(text)
+        words = text.split()
+        last = words[-1] if words else ""
+        if last.isalnum() and len(last) >= 2 and text.count('"') % 2 == 0:
+            prefixed = self._parser.parse(" ".join(words[:-1] + [last.lower() + "*"]))
+            return Or([parsed, prefixed])
+        return parsed
+
+    def search(self, query: SearchQuery) -> Results:
+        text = query.text.strip()
+        if not text:
+            return Results([], 0)
+        searcher = self._searcher()
+        parsed = self._parse(text)
+        hits, total = self._run(searcher, parsed, query)
+        if total:
+            return Results(hits, total)
+        # Nothing found: suggest the nearest real words the index has ("did you mean").
+        corrected = searcher.correct_query(self._words.parse(text), text).string
+        if corrected == text:
+            return Results([], 0)
+        hits, total = self._run(searcher, self._parse(corrected), query)
+        return Results(hits, total, suggestion=corrected, corrected=bool(total))
+
+    def _run(self, searcher, parsed, query: SearchQuery) -> tuple[list[Hit], int]:
+        window = query.offset + query.limit
+        if query.sort == "recent":
+            results = searcher.search(parsed, filter=self._filter(query), limit=window,
+                                      sortedby="activity", reverse=True)
+            ranked = [(hit, hit.score or 0.0) for hit in results]
+        else:
+            results = searcher.search(parsed, filter=self._filter(query),
+                                      limit=max(RERANK_DEPTH, window))
+            ranked = sorted(((hit, self._rank(hit)) for hit in results),
+                            key=lambda pair: (-pair[1], -int(pair[0]["id"])))
+        results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
+        results.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
+        page = ranked[query.offset:window]
+        return [Hit(int(hit["id"]), score, _snippet(hit)) for hit, score in page], len(results)
+
+    @staticmethod
+    def _rank(hit) -> float:
+        boost = SOLVED_BOOST if hit["status"] == "solved" else 1.0
+        return hit.score * boost * (1 + 0.02 * max(0, min(hit["score"], 25)))
+
+    def similar(self, text: str, limit: int = 5, exclude: int | None = None) -> list[Hit]:
+        """Threads like a title still being typed: any of its words, titles counting most;
+        solved threads first."""
+        terms = {token.text for token in self._ix.schema["title"].analyzer(text)}
+        if not terms:
+            return []
+        query = Or([Term(field, term, boost=boost) for term in terms
+                    for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
+        searcher = self._searcher()
+        mask = Term("id", str(exclude)) if exclude is not None else None
+        results = searcher.search(query, limit=limit * 4, mask=mask)
+        if not len(results):
+            return []
+        floor = results[0].score * 0.25  # drop matches on one stray common word
+        ranked = sorted((hit for hit in results if hit.score >= floor),
+                        key=lambda hit: (hit["status"] != "solved", -hit.score))
+        return [Hit(int(hit["id"]), hit.score, "") for hit in ranked[:limit]]
+
+    def check(self, documents: Iterable[SearchDocument]) -> Drift:
+        indexed = {int(fields["id"]): fields.get("fingerprint")
+                   for fields in self._searcher().all_stored_fields()}
+        wanted = {doc.id: doc.fingerprint for doc in documents}
+        return Drift(missing=sorted(set(wanted) - set(indexed)),
+                     extra=sorted(set(indexed) - set(wanted)),
+                     stale=sorted(i for i in set(wanted) & set(indexed) if wanted[i] != indexed[i]))
+
+
+def _snippet(hit) -> str:
+    """A highlighted extract from the question or the answers; plain text made safe either way."""
+    for field in ("body", "answers"):
+        fragment = hit.highlights(field, top=2)
+        if fragment:
+            return bleach.clean(fragment, tags={"mark"}, attributes={}, strip=True)
+    return bleach.clean(hit.get("body", "")[:220], tags=set(), strip=True)

@@ -1,0 +1,247 @@
+"""Search use-cases: finding threads, similar questions while asking, related threads, and
+keeping the index in step with the database (after every commit, and by rebuild/check)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+import atexit
+import logging
+import queue
+import threading
+import time
+from typing import Callable, Iterable, Iterator
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from community.extensions import db
+from community.models import Post, Thread
+from community.models.threads import THREAD_STATUSES
+from community.search import Drift, Hit, SearchQuery, get_index
+from community.search.documents import thread_document
+from community.services import events
+from community.services.errors import Invalid
+from community.services.pagination import decode_cursor, encode_cursor
+from community.services.threads import normalize_tags
+
+log = logging.getLogger(__name__)
+
+SORTS = ("relevance", "recent")
+QUERY_MAX = 200
+
+
+@dataclass(frozen=True)
+class Found:
+    thread: Thread
+    hit: Hit
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[Found]
+    next_cursor: str | None
+    total: int
+    suggestion: str | None
+    corrected: bool
+
+
+def _threads_by_id(ids: list[int], session=None) -> dict[int, Thread]:
+    session = session or db.session
+    rows = session.scalars(select(Thread).where(Thread.id.in_(ids), Thread.is_hidden.is_(False))
+                           .options(joinedload(Thread.author), selectinload(Thread.tags)))
+    return {thread.id: thread for thread in rows}
+
+
+def parse_day(raw: str | None, field: str, *, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD filter as an aware UTC moment (the end of that day for `end`)."""
+    if not raw:
+        return None
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise Invalid(field, f"{field}.invalid", f"{field} is a date like 2026-11-23.") from None
+    return day + timedelta(days=1) - timedelta(microseconds=1) if end else day
+
+
+def search(viewer, text: str, *, status: str | None = None, tag: str | None = None,
+           author: str | None = None, since: datetime | None = None,
+           until: datetime | None = None, sort: str = "relevance", cursor: str | None = None,
+           limit: int = 20) -> SearchPage:
+    """Threads matching `text`, best first (or newest first), with highlighted snippets.
+
+    Anyone may search; only visible threads are ever indexed. Raises Invalid for a bad filter
+    and BadRequest for a bad cursor.
+    """
+    text = text.strip()
+    if not text:
+        raise Invalid("q", "q.required", "Type something to search for.")
+    if len(text) > QUERY_MAX:
+        raise Invalid("q", "q.too_long", f"Searches are at most {QUERY_MAX} characters.")
+    if status is not None and status not in THREAD_STATUSES:
+        raise Invalid("status", "status.invalid", f"status is one of {', '.join(THREAD_STATUSES)}.")
+    if sort not in SORTS:
+        raise Invalid("sort", "sort.invalid", f"sort is one of {', '.join(SORTS)}.")
+    if tag is not None:
+        tag = normalize_tags([tag])[0]
+    offset = decode_cursor(cursor, f"search-{sort}", int)[0] if cursor else 0
+    _ensure_ready()
+    results = get_index().search(SearchQuery(text=text, status=status, tag=tag, author=author,
+                                             since=since, until=until, sort=sort, offset=offset,
+                                             limit=limit))
+    threads = _threads_by_id([hit.thread_id for hit in results.hits])
+    items = [Found(threads[hit.thread_id], hit) for hit in results.hits if hit.thread_id in threads]
+    more = offset + limit < results.total
+    return SearchPage(items, encode_cursor(f"search-{sort}", offset + limit, 0) if more else None,
+                      results.total, results.suggestion, results.corrected)
+
+
+def similar(title: str, limit: int = 5) -> list[Thread]:
+    """Up to `limit` threads like a question still being typed, solved ones first."""
+    title = title.strip()[:QUERY_MAX]
+    if len(title) < 3:
+        return []
+    _ensure_ready()
+    hits = get_index().similar(title, limit=limit)
+    threads = _threads_by_id([hit.thread_id for hit in hits])
+    return [threads[hit.thread_id] for hit in hits if hit.thread_id in threads]
+
+
+def related(thread: Thread, limit: int = 5) -> list[Thread]:
+    """Threads like this one (by title and tags), for the thread page."""
+    _ensure_ready()
+    hits = get_index().similar(f"{thread.title} {' '.join(thread.tag_names)}", limit=limit,
+                               exclude=thread.id)
+    threads = _threads_by_id([hit.thread_id for hit in hits])
+    return [threads[hit.thread_id] for hit in hits if hit.thread_id in threads]
+
+
+# ---- keeping the index in step --------------------------------------------------------------
+
+def _documents(session, batch: int = 500) -> Iterator:
+    """Every visible thread's document, loaded in batches (the database is the truth)."""
+    last_id = 0
+    while True:
+        rows = list(session.scalars(
+            select(Thread).where(Thread.is_hidden.is_(False), Thread.id > last_id)
+            .order_by(Thread.id).limit(batch)
+            .options(joinedload(Thread.author), selectinload(Thread.tags),
+                     selectinload(Thread.posts))))
+        if not rows:
+            return
+        for thread in rows:
+            yield thread_document(thread)
+        last_id = rows[-1].id
+        session.expunge_all()
+
+
+def count_documents() -> int:
+    from sqlalchemy import func
+    return db.session.scalar(select(func.count()).select_from(Thread)
+                             .where(Thread.is_hidden.is_(False)))
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index from the database; returns the number of threads indexed."""
+    with Session(db.engine) as session:
+        return get_index().rebuild(_documents(session), progress)
+
+
+def check() -> Drift:
+    """Compare the index with the database."""
+    with Session(db.engine) as session:
+        return get_index().check(_documents(session))
+
+
+def _ensure_ready() -> None:
+    """A missing or corrupt index was recreated empty at start: fill it before first use."""
+    if getattr(get_index(), "needs_rebuild", False):
+        rebuild()
+
+
+def reindex(thread_ids: Iterable[int]) -> None:
+    """Put threads' current state into the index (taking out hidden and deleted ones)."""
+    thread_ids = set(thread_ids)
+    with Session(db.engine) as session:
+        found = {thread.id: thread for thread in session.scalars(
+            select(Thread).where(Thread.id.in_(thread_ids), Thread.is_hidden.is_(False))
+            .options(joinedload(Thread.author), selectinload(Thread.tags),
+                     selectinload(Thread.posts)))}
+        get_index().index(thread_document(thread) for thread in found.values())
+        get_index().remove(thread_ids - set(found))
+
+
+class Indexer:
+    """A background thread that indexes the threads that commits touched.
+
+    After-commit subscribers must not use the committing session, and a second connection per
+    request would starve the pool under load; so commits only queue thread ids here, and this
+    one thread reads them back in batches and writes them to the index (Whoosh's lock keeps
+    several processes' indexers in turn). `flush()` waits until everything queued is searchable.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, thread_id: int) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="search-indexer",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put(thread_id)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued thread is in the index; False if that took too long."""
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(left)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            batch = {self._queue.get()}
+            while True:
+                try:
+                    batch.add(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+                else:
+                    self._queue.task_done()
+            try:
+                with self._app.app_context():
+                    reindex(batch)
+            except Exception:
+                log.exception("indexing threads %s failed; `community search check` will show it",
+                              sorted(batch))
+            finally:
+                self._queue.task_done()
+
+
+_INDEXER = "community.search_indexer"
+
+
+def flush(timeout: float = 30.0) -> bool:
+    """Wait for this process's pending index updates (tests, the CLI, benchmarks)."""
+    return current_app.extensions[_INDEXER].flush(timeout)
+
+
+def init_app(app: Flask) -> None:
+    indexer = app.extensions[_INDEXER] = Indexer(app)
+
+    def on_commit(event: events.Event) -> None:
+        thread_id = event.data.get("thread_id")
+        if thread_id is not None:
+            indexer.submit(thread_id)
+
+    events.subscribe(app, on_commit)
+    # A command that exits right after committing still gets its changes indexed.
+    atexit.register(indexer.flush, 10.0)
