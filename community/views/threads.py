@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from community.extensions import limiter
 from community.security import current_actor, rate_limit_key
-from community.services import answers, permissions, threads, votes
+from community.services import answers, permissions, search, threads, votes
 from community.services.errors import Invalid
 from community.views.forms import (AcceptForm, ActionForm, AnswerForm, AskForm, CommentForm,
                                    EditForm, VoteForm, field_error)
@@ -88,7 +88,7 @@ def _thread_page(thread, answer_form: AnswerForm | None, status: int = 200):
     return render_template("threads/show.html", thread=thread, answer_form=answer_form,
                            comment_form=CommentForm() if member else None,
                            action_form=ActionForm() if member else None,
-                           can=permissions.can, actor=actor,
+                           can=permissions.can, actor=actor, related=search.related(thread),
                            my_votes=votes.votes_by(actor, thread.posts)), status
 
 

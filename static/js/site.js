@@ -156,9 +156,57 @@
       });
   }
 
+  // While someone types a question's title, show threads that may already answer it.
+  function similarQuestions() {
+    var panel = document.querySelector("[data-similar-url]");
+    var title = document.getElementById("title");
+    if (!panel || !title) {
+      return;
+    }
+    var list = panel.querySelector("[data-similar-list]");
+    var timer = null;
+    var latest = 0;
+    title.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = title.value.trim();
+        var asked = ++latest;
+        if (text.length < 4) {
+          panel.hidden = true;
+          return;
+        }
+        fetch(panel.dataset.similarUrl + "?title=" + encodeURIComponent(text), { headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : { items: [] }; })
+          .then(function (data) {
+            if (asked !== latest) {
+              return;  // an answer to an older keystroke
+            }
+            list.textContent = "";
+            data.items.forEach(function (thread) {
+              var item = document.createElement("li");
+              var link = document.createElement("a");
+              link.href = thread.url;
+              link.textContent = thread.title;
+              link.dir = "auto";
+              var status = document.createElement("span");
+              status.className = "status status-" + thread.status;
+              status.textContent = STATUS_LABELS[thread.status];
+              item.appendChild(link);
+              item.appendChild(document.createTextNode(" "));
+              item.appendChild(status);
+              list.appendChild(item);
+            });
+            panel.hidden = data.items.length === 0;
+          })
+          .catch(function () { panel.hidden = true; });
+      }, 200);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusFirstError();
     openTargetedDetails();
+    similarQuestions();
     document.addEventListener("submit", submitThroughApi);
   });
 })();
