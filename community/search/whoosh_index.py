@@ -1,15 +1,18 @@
 """The default SearchIndex: Whoosh, on disk under instance/ (or in RAM for tests).
 
 Writers take Whoosh's index lock with a timeout, so several server processes can update the
-same index in turn without corrupting it. Each thread keeps its own searcher and refreshes it
-per query (cheap when nothing changed), so reading never waits for a writer.
+same index in turn without corrupting it. Each thread keeps its own searcher and replaces it when
+the index has changed (cheap when nothing changed), so reading never waits for a writer.
 """
 
 from __future__ import annotations
 
+import gc
+import html
 import os
 import shutil
 import threading
+import warnings
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -23,7 +26,7 @@ from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, QueryParser
 from whoosh.query import And, DateRange, Or, Term
 
 from community.search import Drift, Hit, Results, SearchQuery
-from community.search.analysis import analyzer, spelling_analyzer
+from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
 from community.search.documents import SearchDocument
 
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
@@ -31,6 +34,13 @@ TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
 SOLVED_BOOST = 1.6
 RERANK_DEPTH = 200
 WRITE_TIMEOUT = 30.0
+SIMILAR_TERMS = 12
+# The name the index is written under. Whoosh keeps the schema (analyzers included) inside the
+# index, so a change to _schema() or to analysis.py reaches an existing index only when it is
+# recreated: bump the version with such a change, and on_disk finds no index by the new name,
+# recreates it and flags it for a rebuild from the database.
+SCHEMA_VERSION = 2
+INDEX_NAME = f"community_v{SCHEMA_VERSION}"
 
 
 class _RamStorage(RamStorage):
@@ -49,7 +59,7 @@ def _schema() -> Schema:
         body=TEXT(analyzer=text, stored=True),
         answers=TEXT(analyzer=text, stored=True),
         best=TEXT(analyzer=text, field_boost=1.5),
-        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
+        tags=KEYWORD(stored=True, scorable=True, field_boost=2.0, analyzer=tags_analyzer()),
         status=ID(stored=True),
         author=ID(stored=True),
         created=DATETIME(stored=True, sortable=True),
@@ -91,21 +101,29 @@ class WhooshIndex:
         for a rebuild from the database rather than crashing the server."""
         os.makedirs(path, exist_ok=True)
         storage = FileStorage(path)
-        try:
-            index = storage.open_index()
-            index.doc_count()  # touch the segments: a corrupt file fails here, not mid-request
-            return cls(storage, index, needs_rebuild=False)
-        except Exception:  # empty dir, truncated or corrupt files, an old schema
-            shutil.rmtree(path, ignore_errors=True)
-            os.makedirs(path, exist_ok=True)
-            storage = FileStorage(path)
-            return cls(storage, storage.create_index(_schema()), needs_rebuild=True)
+        # Whoosh leaves the files of a half-opened corrupt segment to the garbage collector (its
+        # reader keeps the exception in a reference cycle): collect them here, quietly, rather
+        # than as ResourceWarnings at some later moment.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                index = storage.open_index(INDEX_NAME)
+                index.doc_count()  # touch the segments: a corrupt file fails here, not mid-request
+                return cls(storage, index, needs_rebuild=False)
+            except Exception:  # empty dir, truncated or corrupt files, an old schema version
+                pass
+            gc.collect()
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+        storage = FileStorage(path)
+        return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=True)
 
     @classmethod
     def in_memory(cls) -> WhooshIndex:
         # One process only: the thread lock below is all the locking a RAM index needs.
         storage = _RamStorage()
-        return cls(storage, storage.create_index(_schema()), needs_rebuild=False, file_lock=False)
+        return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=False,
+                   file_lock=False)
 
     # ---- writing ------------------------------------------------------------------------------
 
@@ -123,7 +141,9 @@ class WhooshIndex:
             writer.commit(**commit_options)
 
     def index(self, documents: Iterable[SearchDocument]) -> None:
-        documents = list(documents)
+        # update_document only replaces committed copies: a thread twice in one batch would be
+        # indexed twice, so keep its last version.
+        documents = list({doc.id: doc for doc in documents}.values())
         if documents:
             with self._writing() as writer:
                 for doc in documents:
@@ -152,9 +172,22 @@ class WhooshIndex:
     # ---- reading ------------------------------------------------------------------------------
 
     def _searcher(self):
-        searcher = getattr(self._local, "searcher", None)
-        searcher = self._ix.searcher() if searcher is None else searcher.refresh()
-        self._local.searcher = searcher
+        """This thread's searcher, on the latest commit.
+
+        A changed index gets a new searcher rather than Whoosh's `refresh()`: in Whoosh-Reloaded
+        2.7.5 that adds the old reader's segments back to the new ones and reuses segment readers
+        with their old deletions, so replaced, removed and rebuilt-away documents were found
+        again (and it raises TypeError when the old reader was an empty index's).
+        """
+        generation = self._ix.latest_generation()
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None:
+            if cached[0] == generation:
+                return cached[1]
+            cached[1].close()
+        # Read the generation first: a commit in between only costs one more reopen next time.
+        searcher = self._ix.searcher()
+        self._local.searcher = (generation, searcher)
         return searcher
 
     def _filter(self, query: SearchQuery):
@@ -220,7 +253,9 @@ class WhooshIndex:
     def similar(self, text: str, limit: int = 5, exclude: int | None = None) -> list[Hit]:
         """Threads like a title still being typed: any of its words, titles counting most;
         solved threads first."""
-        terms = {token.text for token in self._ix.schema["title"].analyzer(text)}
+        # The first distinct words are enough to find look-alikes, and keep the query small.
+        terms = list(dict.fromkeys(token.text for token in self._ix.schema["title"].analyzer(text)))
+        terms = terms[:SIMILAR_TERMS]
         if not terms:
             return []
         query = Or([Term(field, term, boost=boost) for term in terms
@@ -228,7 +263,7 @@ class WhooshIndex:
         searcher = self._searcher()
         mask = Term("id", str(exclude)) if exclude is not None else None
         results = searcher.search(query, limit=limit * 4, mask=mask)
-        if not len(results):
+        if results.is_empty():
             return []
         floor = results[0].score * 0.25  # drop matches on one stray common word
         ranked = sorted((hit for hit in results if hit.score >= floor),
@@ -250,4 +285,5 @@ def _snippet(hit) -> str:
         fragment = hit.highlights(field, top=2)
         if fragment:
             return bleach.clean(fragment, tags={"mark"}, attributes={}, strip=True)
-    return bleach.clean(hit.get("body", "")[:220], tags=set(), strip=True)
+    # The body is plain text: text that looks like a tag is what the user wrote, so escape it.
+    return html.escape(hit.get("body", "")[:220], quote=False)
