@@ -11,6 +11,7 @@ import gc
 import html
 import os
 import shutil
+import tempfile
 import threading
 import warnings
 from contextlib import contextmanager
@@ -22,8 +23,9 @@ from whoosh import writing
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
-from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, QueryParser
-from whoosh.query import And, DateRange, Or, Term
+from whoosh.qparser import (FuzzyTermPlugin, MultifieldParser, OperatorsPlugin, PrefixPlugin,
+                            QueryParser, SingleQuotePlugin, WildcardPlugin)
+from whoosh.query import And, DateRange, NullQuery, Or, Term
 
 from community.search import Drift, Hit, Results, SearchQuery
 from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
@@ -44,11 +46,14 @@ INDEX_NAME = f"community_v{SCHEMA_VERSION}"
 
 
 class _RamStorage(RamStorage):
-    """RAM storage whose writers' scratch space is in RAM too. Whoosh's own puts it in the
-    shared /tmp/MAIN.tmp, where two processes with RAM indexes delete each other's files."""
+    """RAM storage whose writers each get a private scratch folder (removed when the writer
+    finishes). Whoosh's own puts it in the shared /tmp/MAIN.tmp, where two processes with RAM
+    indexes delete each other's files; and scratch space in RAM loses the sorted runs a big
+    batch spills to it (written through raw_file(), which RamStorage never saves), so a large
+    rebuild failed with NameError."""
 
     def temp_storage(self, name=None):
-        return RamStorage()
+        return FileStorage(tempfile.mkdtemp(prefix="community-search-")).create()
 
 
 def _schema() -> Schema:
@@ -68,6 +73,21 @@ def _schema() -> Schema:
         words=TEXT(analyzer=spelling_analyzer(), spelling=True),
         fingerprint=STORED,
     )
+
+
+def _plain_syntax(parser):
+    """The query syntax the API documents and no more: words, "a phrase", prefix*, fuzzy~.
+
+    Whoosh's default syntax turns what people type into something else: the "?" ending most
+    questions is a one-letter wildcard (so "how do I turn on roaming?" found nothing), a word in
+    'single quotes' an unanalysed literal, and a shouted NOT or AND an operator ("phone does
+    NOT charge" excluded every thread about charging). Here they are punctuation and words.
+    """
+    for plugin in (WildcardPlugin, SingleQuotePlugin, OperatorsPlugin):
+        parser.remove_plugin_class(plugin)
+    parser.add_plugin(PrefixPlugin())
+    parser.add_plugin(FuzzyTermPlugin())
+    return parser
 
 
 def _naive(moment: datetime) -> datetime:
@@ -91,9 +111,8 @@ class WhooshIndex:
         # Threads of one process take turns here; processes take turns on Whoosh's file lock.
         self._write_lock = threading.Lock()
         self.needs_rebuild = needs_rebuild
-        self._parser = MultifieldParser(TEXT_FIELDS, index.schema)
-        self._parser.add_plugin(FuzzyTermPlugin())
-        self._words = QueryParser("words", index.schema)
+        self._parser = _plain_syntax(MultifieldParser(TEXT_FIELDS, index.schema))
+        self._words = _plain_syntax(QueryParser("words", index.schema))
 
     @classmethod
     def on_disk(cls, path: str) -> WhooshIndex:
@@ -204,14 +223,19 @@ class WhooshIndex:
         return And(terms) if terms else None
 
     def _parse(self, text: str):
-        """The query as typed, or'ed with its last word as a prefix (people are still typing)."""
-        parsed = self._parser.parse(text)
+        """The query as typed, its last word also matching as a prefix (people are still typing)."""
         words = text.split()
         last = words[-1] if words else ""
-        if last.isalnum() and len(last) >= 2 and text.count('"') % 2 == 0:
-            prefixed = self._parser.parse(" ".join(words[:-1] + [last.lower() + "*"]))
-            return Or([parsed, prefixed])
-        return parsed
+        if not (last.isalnum() and len(last) >= 2 and text.count('"') % 2 == 0):
+            return self._parser.parse(text)
+        # Only the last word gets the alternative. (Or-ing the whole query with a copy of itself
+        # ending in word* did every other word's work twice, and counting the hits three times.)
+        word = self._parser.parse(last)
+        if word is not NullQuery:  # not a stop word
+            word = Or([word, self._parser.parse(last.lower() + "*")])
+        if len(words) == 1:
+            return word
+        return And([self._parser.parse(" ".join(words[:-1])), word]).normalize()
 
     def search(self, query: SearchQuery) -> Results:
         text = query.text.strip()
@@ -232,18 +256,22 @@ class WhooshIndex:
     def _run(self, searcher, parsed, query: SearchQuery) -> tuple[list[Hit], int]:
         window = query.offset + query.limit
         if query.sort == "recent":
-            results = searcher.search(parsed, filter=self._filter(query), limit=window,
+            depth = window
+            results = searcher.search(parsed, filter=self._filter(query), limit=depth,
                                       sortedby="activity", reverse=True)
             ranked = [(hit, hit.score or 0.0) for hit in results]
         else:
-            results = searcher.search(parsed, filter=self._filter(query),
-                                      limit=max(RERANK_DEPTH, window))
+            depth = max(RERANK_DEPTH, window)
+            results = searcher.search(parsed, filter=self._filter(query), limit=depth)
             ranked = sorted(((hit, self._rank(hit)) for hit in results),
                             key=lambda pair: (-pair[1], -int(pair[0]["id"])))
         results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
         results.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
         page = ranked[query.offset:window]
-        return [Hit(int(hit["id"]), score, _snippet(hit)) for hit, score in page], len(results)
+        # Fewer hits than asked for are all the hits; only a full window needs len(), which
+        # runs the query again to count.
+        total = results.scored_length() if results.scored_length() < depth else len(results)
+        return [Hit(int(hit["id"]), score, _snippet(hit)) for hit, score in page], total
 
     @staticmethod
     def _rank(hit) -> float:

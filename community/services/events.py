@@ -63,6 +63,9 @@ def init_app(app: Flask) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy fires after_commit for a released SAVEPOINT too; only the outermost commit counts.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(_PENDING, None)
     if not pending or not has_app_context():
         return
@@ -77,6 +80,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT rolled back; what the outer transaction published still stands
     session.info.pop(_PENDING, None)
 
 
