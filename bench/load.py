@@ -26,8 +26,10 @@ Usage on its own: python bench/load.py [INSTANCE_DIR]  (BENCH_SCALE applies).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
+import secrets
 import sys
 import time
 from datetime import datetime, timedelta
@@ -50,6 +52,9 @@ POOL_COMMENTS = 150
 BATCH = 5_000
 DEEP_PAGE = 1_000
 SAMPLE_THREADS = 500
+PASSWORD = "bench-password"   # every bench user's password
+VOTERS = 64                   # extra members who cast the vote load, each with an API token
+VOTE_POSTS = 500              # posts per voter to vote on (and off) in turn
 
 DAY = 86_400.0
 
@@ -90,6 +95,7 @@ class Community:
         self._comments()
         self._votes()
         self._finish()
+        self._voters()
 
     # Small helpers ------------------------------------------------------------------------
 
@@ -107,7 +113,7 @@ class Community:
         from werkzeug.security import generate_password_hash
 
         rng, n = self.rng, self.n_users
-        password_hash = generate_password_hash("bench-password")  # once: every user shares it
+        self.password_hash = password_hash = generate_password_hash(PASSWORD)  # once: all share it
         n_staff = max(3, round(n * 0.003))
         roles = ["admin"] + ["moderator"] * 3 + ["staff"] * n_staff
         roles += ["member"] * (n - len(roles))
@@ -242,6 +248,7 @@ class Community:
             by_thread[t].append(p)
         # Accepted answers: about half the answered threads are solved.
         self.accepts: list[dict[str, int]] = []
+        self.accepted_at: dict[int, datetime] = {}
         for t, thread in enumerate(self.threads):
             answers = [p for p in by_thread[t][1:] if not self.posts[p]["is_hidden"]]
             if thread["answer_count"]:
@@ -253,7 +260,8 @@ class Community:
                 # other), by one executemany UPDATE.
                 thread["status"] = "solved"
                 self.accepts.append({"tid": t + 1, "aid": best + 1})
-                _touch(thread, self._at(self.posts[best]["created_at"], 0.5 * DAY))
+                self.accepted_at[best + 1] = self._at(self.posts[best]["created_at"], 0.5 * DAY)
+                _touch(thread, self.accepted_at[best + 1])
 
     def _comments(self) -> None:
         rng = self.rng
@@ -288,18 +296,55 @@ class Community:
                                    "created_at": moment, "updated_at": moment})
 
     def _finish(self) -> None:
-        # Reputation as the ledger would have it: +5 per question vote, +10 per answer vote,
-        # +15 per accepted answer (votes summarised by score; downvotes cost 2).
-        ledger = [0] * (self.n_users + 1)
-        accepted = {row["aid"] for row in self.accepts}
-        for post in self.posts:
-            s = post["score"]
-            gain = (5 if post["kind"] == "question" else 10) * s if s > 0 else 2 * s
-            ledger[post["author_id"]] += gain + (15 if post["id"] in accepted else 0)
+        """The reputation ledger, as the services would have written it, and the cached totals.
+
+        One reputation_events row per effect (services/votes.py, answers.py): each upvote
+        (+5 question, +10 answer), downvote (-2 to the author, and -1 to the voter on answers),
+        accept (+15 answerer, +2 asker, unless they are the same person) and endorsement (+10).
+        reputation_total is the sum of a user's rows, so `community reputation check` finds
+        nothing to repair after the load, and retracting a loaded vote reverses a real row.
+        """
+        pts = _reputation_points()
+        posts, ledger = self.posts, []
+        total = [0] * (self.n_users + 1)
+
+        def add(user_id: int, kind: str, post_id: int, actor_id: int | None,
+                moment: datetime) -> None:
+            delta = pts[kind]
+            if delta:
+                ledger.append({"id": len(ledger) + 1, "user_id": user_id, "kind": kind,
+                               "delta": delta, "post_id": post_id, "actor_id": actor_id,
+                               "created_at": moment})
+                total[user_id] += delta
+
+        for vote in self.votes:
+            post = posts[vote["post_id"] - 1]
+            if vote["value"] == 1:
+                add(post["author_id"], "question.upvoted" if post["kind"] == "question"
+                    else "answer.upvoted", post["id"], vote["user_id"], vote["created_at"])
+            else:
+                add(post["author_id"], "post.downvoted", post["id"], vote["user_id"],
+                    vote["created_at"])
+                if post["kind"] == "answer":
+                    add(vote["user_id"], "downvote.cast", post["id"], vote["user_id"],
+                        vote["created_at"])
+        for row in self.accepts:
+            thread, post = self.threads[row["tid"] - 1], posts[row["aid"] - 1]
+            if post["author_id"] != thread["author_id"]:
+                moment = self.accepted_at[post["id"]]
+                add(post["author_id"], "answer.accepted", post["id"], None, moment)
+                add(thread["author_id"], "accept.asker", post["id"], None, moment)
+        for post in posts:
+            if post["endorsed_by_id"] is not None:
+                add(post["author_id"], "answer.endorsed", post["id"], None, post["endorsed_at"])
+        ledger.sort(key=lambda row: row["created_at"])
+        for i, row in enumerate(ledger):      # ids follow time here too
+            row["id"] = i + 1
+        self.reputation_events = ledger
         for user in self.users:
             # Older schemas cache the reputation itself, newer ones the ledger total.
-            user["reputation_total"] = ledger[user["id"]]
-            user["reputation"] = max(1, 1 + ledger[user["id"]])
+            user["reputation_total"] = total[user["id"]]
+            user["reputation"] = max(1, 1 + total[user["id"]])
         self.tag_names = {t["id"]: t["name"] for t in self.tags}
         tags_of: dict[int, list[str]] = {}
         for row in self.thread_tags:
@@ -307,6 +352,56 @@ class Community:
         for rev in self.revisions:
             if rev["title"] is not None:
                 rev["tags"] = " ".join(tags_of.get(self.posts[rev["post_id"] - 1]["thread_id"], []))
+
+    def _voters(self) -> None:
+        """VOTERS extra members, after everyone else: they wrote nothing and voted on nothing, so
+        every vote they cast in the bench is a real change on a post that is not their own.
+
+        Each gets VOTE_POSTS posts of its own to vote on (visible posts in visible, unlocked
+        threads, shuffled, no two voters sharing one). Their own random stream, so the rest of
+        the community is the same as without them.
+        """
+        from community.services.accounts import username_key
+
+        rng = random.Random(4242)
+        first = self.n_users + 1
+        self.voters: list[dict[str, Any]] = []
+        for i in range(VOTERS):
+            name = f"bench_voter_{i:02d}"
+            self.voters.append({
+                "id": first + i, "username": name, "username_key": username_key(name),
+                "email": f"voter{i}@bench.example", "password_hash": self.password_hash,
+                "role": "member", "reputation": 1, "reputation_total": 0, "locale": None,
+                "bio": "", "suspended_until": None, "last_seen_at": None,
+                "created_at": self.now - timedelta(days=30),
+            })
+        open_threads = {t["id"] for t in self.threads if not t["is_hidden"] and not t["is_locked"]}
+        eligible = [p["id"] for p in self.posts
+                    if not p["is_hidden"] and p["thread_id"] in open_threads]
+        rng.shuffle(eligible)
+        self.vote_posts = [eligible[i::VOTERS][:VOTE_POSTS] for i in range(VOTERS)]
+
+
+def _token_hash(raw: str) -> str:
+    """What api_tokens.token_hash holds for a raw token (services/accounts.py)."""
+    try:
+        from community.services.accounts import _token_hash as app_hash
+    except ImportError:
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    return app_hash(raw)
+
+
+def _reputation_points() -> dict[str, int]:
+    """Points per ledger kind, from the app (REPUTATION_POINTS overrides) when it can say."""
+    from community.services import reputation
+
+    kinds = ("question.upvoted", "answer.upvoted", "post.downvoted", "downvote.cast",
+             "answer.accepted", "accept.asker", "answer.endorsed")
+    defaults = getattr(reputation, "DEFAULT_POINTS", {})
+    try:
+        return {kind: reputation.points(kind) for kind in kinds}
+    except Exception:       # no app context, or a points table that no longer has the kind
+        return {kind: int(defaults.get(kind, 0)) for kind in kinds}
 
 
 def _touch(thread: dict[str, Any], moment: datetime) -> None:
@@ -347,7 +442,7 @@ def _insert(conn, table, rows: list[dict[str, Any]], log: Callable[[str], None])
         rows = [{k: v for k, v in row.items() if k in columns} for row in rows]
     for i in range(0, len(rows), BATCH):
         conn.execute(table.insert(), rows[i:i + BATCH])
-    log(f"  {table.name:<12} {len(rows):>8,} rows  {time.perf_counter() - started:6.1f} s")
+    log(f"  {table.name:<17} {len(rows):>8,} rows  {time.perf_counter() - started:6.1f} s")
 
 
 def _prepare_database(app, reset: bool) -> None:
@@ -370,7 +465,7 @@ def _prepare_database(app, reset: bool) -> None:
 
 
 def load(instance_path: Path, scale: float, database_url: str | None = None, *,
-         reset: bool = False, deep_page: int = DEEP_PAGE,
+         reset: bool = False, deep_page: int = DEEP_PAGE, search_index: bool = False,
          log: Callable[[str], None] = print) -> dict[str, Any]:
     """Build the schema, generate and insert the community; return counts and timings."""
     from community.extensions import db
@@ -398,6 +493,12 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
             rev["body_source"] = pools[kind][rev.pop("body")][0]
         for item in data.comments:
             item["body_source"], item["body_html"] = pools["comment"][item.pop("body")]
+        # One API token per voter, stored as the app stores them (only the SHA-256 of the raw
+        # token); the raw tokens go to the load generator.
+        tokens = [f"cm_bench{i:02d}_{secrets.token_urlsafe(24)}" for i in range(len(data.voters))]
+        token_rows = [{"id": i + 1, "user_id": voter["id"], "token_hash": _token_hash(raw),
+                       "name": "bench", "last_used_at": None, "created_at": data.now}
+                      for i, (voter, raw) in enumerate(zip(data.voters, tokens))]
 
         engine = db.engine
         sqlite = engine.dialect.name == "sqlite"
@@ -407,12 +508,16 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
                 # A bigger page cache keeps index inserts in memory during the load only.
                 conn.exec_driver_sql("PRAGMA cache_size=-262144")
                 conn.commit()
-            for table, rows in ((Tag.__table__, data.tags), (User.__table__, data.users),
+            for table, rows in ((Tag.__table__, data.tags),
+                                (User.__table__, data.users + data.voters),
                                 (Thread.__table__, data.threads), (Post.__table__, posts),
                                 (Revision.__table__, data.revisions),
                                 (thread_tags, data.thread_tags),
                                 (Comment.__table__, data.comments),
-                                (db.metadata.tables.get("votes"), data.votes)):
+                                (db.metadata.tables.get("votes"), data.votes),
+                                (db.metadata.tables.get("reputation_events"),
+                                 data.reputation_events),
+                                (db.metadata.tables.get("api_tokens"), token_rows)):
                 if table is None:
                     continue
                 with conn.begin():
@@ -424,7 +529,7 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
             if engine.dialect.name == "postgresql":
                 with conn.begin():
                     for name in ("users", "tags", "threads", "posts", "revisions", "comments",
-                                 "votes"):
+                                 "votes", "reputation_events", "api_tokens"):
                         if name not in db.metadata.tables:
                             continue
                         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
@@ -434,6 +539,10 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         log(f"  inserted {time.perf_counter() - t0:20.1f} s")
         probe_result = probe(app, deep_page=deep_page)
+        search_started = time.perf_counter()
+        search_state = build_search_index(log) if search_index else "empty"
+        search_seconds = (round(time.perf_counter() - search_started, 2)
+                          if search_state.startswith("built") else None)
         db.session.remove()
         db.engine.dispose()
     return {
@@ -441,11 +550,35 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
         "answers": len(posts) - data.n_threads, "users": data.n_users,
         "comments": len(data.comments), "revisions": len(data.revisions),
         "votes": len(data.votes) if "votes" in db.metadata.tables else 0,
+        "reputation_events": (len(data.reputation_events)
+                              if "reputation_events" in db.metadata.tables else 0),
+        "password": PASSWORD,
+        "search_index": search_state, "search_index_seconds": search_seconds,
+        "voters": [{"id": v["id"], "username": v["username"], "token": raw, "posts": posts_}
+                   for v, raw, posts_ in zip(data.voters, tokens, data.vote_posts)],
         "tags": len(data.tags), "solved": len(data.accepts),
         "load_seconds": round(time.perf_counter() - started, 2),
         "dialect": engine.dialect.name,
         **probe_result,
     }
+
+
+def build_search_index(log: Callable[[str], None]) -> str:
+    """`community search rebuild`, when the app has a search index: every visible thread.
+
+    Slow (Whoosh analyses every post: about 9 ms a thread, 3 minutes at full scale), so only
+    with BENCH_SEARCH_INDEX=1. Without it the servers open the empty index the app created and
+    its indexer adds each thread a write touches; a vote then costs a little less server CPU
+    than against a full index (scale 0.2: 13.1 against 15.1 ms)."""
+    try:
+        from community.services import search
+    except ImportError:
+        return "none"
+    started = time.perf_counter()
+    count = search.rebuild()
+    seconds = time.perf_counter() - started
+    log(f"  search index {count:>11,} threads {seconds:6.1f} s")
+    return f"built: {count} threads in {seconds:.0f} s"
 
 
 def probe(app, seed: int = 99, deep_page: int = DEEP_PAGE) -> dict[str, Any]:
@@ -481,7 +614,17 @@ def probe(app, seed: int = 99, deep_page: int = DEEP_PAGE) -> dict[str, Any]:
         if not page.items or page.items[0].id != expected:
             raise SystemExit(f"deep cursor check failed: page starts at "
                              f"{page.items[0].id if page.items else None}, expected {expected}")
-    return {"visible_threads": len(ids), "page_size": page_size, "deep_page_depth": depth,
+    # A member to log in as for the *_member targets: an ordinary, active one (the median
+    # reputation among members who may downvote, so the page shows every vote button).
+    from community.models import User
+
+    members = list(db.session.scalars(
+        select(User.username).where(User.role == "member", User.reputation_total >= 49,
+                                    ~User.username.startswith("bench_voter_"))
+        .order_by(User.reputation_total, User.id)))
+    member = members[len(members) // 2] if members else None
+    return {"member_username": member,
+            "visible_threads": len(ids), "page_size": page_size, "deep_page_depth": depth,
             "deep_page_requested_depth": deep_page, "deep_cursor": cursor, "sample_thread_ids": sample}
 
 
@@ -492,6 +635,8 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="community-bench-"))
     stats = load(target, float(os.environ.get("BENCH_SCALE", "1")),
                  os.environ.get("BENCH_DATABASE_URL") or None,
-                 reset=os.environ.get("BENCH_DATABASE_RESET") == "1")
+                 reset=os.environ.get("BENCH_DATABASE_RESET") == "1",
+                 search_index=os.environ.get("BENCH_SEARCH_INDEX") == "1")
     stats.pop("sample_thread_ids")
+    stats["voters"] = len(stats["voters"])
     print(json.dumps({"instance": str(target), **stats}))
