@@ -34,7 +34,7 @@ from community.search.documents import SearchDocument
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
 # Solved threads first among equals; votes count a little.
 SOLVED_BOOST = 1.6
-RERANK_DEPTH = 200
+RERANK_DEPTH = 60
 WRITE_TIMEOUT = 30.0
 SIMILAR_TERMS = 12
 # The name the index is written under. Whoosh keeps the schema (analyzers included) inside the
@@ -226,7 +226,7 @@ class WhooshIndex:
         """The query as typed, its last word also matching as a prefix (people are still typing)."""
         words = text.split()
         last = words[-1] if words else ""
-        if not (last.isalnum() and len(last) >= 2 and text.count('"') % 2 == 0):
+        if not (last.isalnum() and len(last) >= 3 and text.count('"') % 2 == 0):
             return self._parser.parse(text)
         # Only the last word gets the alternative. (Or-ing the whole query with a copy of itself
         # ending in word* did every other word's work twice, and counting the hits three times.)
@@ -268,9 +268,10 @@ class WhooshIndex:
         results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
         results.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
         page = ranked[query.offset:window]
-        # Fewer hits than asked for are all the hits; only a full window needs len(), which
-        # runs the query again to count.
-        total = results.scored_length() if results.scored_length() < depth else len(results)
+        # Fewer hits than asked for are all the hits; for a full window the estimate is enough
+        # (counting exactly would run the whole query again).
+        scored = results.scored_length()
+        total = scored if scored < depth else max(scored, results.estimated_length())
         return [Hit(int(hit["id"]), score, _snippet(hit)) for hit, score in page], total
 
     @staticmethod
