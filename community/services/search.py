@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from community.extensions import db
-from community.models import Post, Thread
+from community.models import Thread
 from community.models.threads import THREAD_STATUSES
 from community.search import Drift, Hit, SearchQuery, get_index
 from community.search.documents import thread_document

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import Post, Thread, User, Vote
 from community.services import reputation
-from tests.factories import grant_reputation, make_answer, make_thread, make_user
+from tests.factories import make_answer, make_thread, make_user
 
 WORKERS = 12
 OPS = 20
