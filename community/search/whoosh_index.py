@@ -7,6 +7,7 @@ the index has changed (cheap when nothing changed), so reading never waits for a
 
 from __future__ import annotations
 
+import functools
 import gc
 import html
 import os
@@ -25,6 +26,7 @@ from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.qparser import (FuzzyTermPlugin, MultifieldParser, OperatorsPlugin, PrefixPlugin,
                             QueryParser, SingleQuotePlugin, WildcardPlugin)
+from whoosh.reading import ReaderClosed
 from whoosh.query import And, DateRange, NullQuery, Or, Term
 
 from community.search import Drift, Hit, Results, SearchQuery
@@ -237,6 +239,21 @@ class WhooshIndex:
             return word
         return And([self._parser.parse(" ".join(words[:-1])), word]).normalize()
 
+    def _fresh_on_closed(method):
+        """Run a read again on a new searcher if a concurrent commit closed this thread's
+        readers under it (Whoosh raises ReaderClosed)."""
+
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except ReaderClosed:
+                self._local.searcher = None
+                return method(self, *args, **kwargs)
+
+        return wrapper
+
+    @_fresh_on_closed
     def search(self, query: SearchQuery) -> Results:
         text = query.text.strip()
         if not text:
@@ -268,10 +285,11 @@ class WhooshIndex:
         results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
         results.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
         page = ranked[query.offset:window]
-        # Fewer hits than asked for are all the hits; for a full window the estimate is enough
-        # (counting exactly would run the whole query again).
+        # Exact, as the API's total and next cursor need. Fewer hits than the window are all the
+        # hits; only a full window is counted by len(), which runs the query again. (Whoosh's
+        # estimated_length() counts a thread once per field it matches in and ignores filters.)
         scored = results.scored_length()
-        total = scored if scored < depth else max(scored, results.estimated_length())
+        total = scored if scored < depth else len(results)
         return [Hit(int(hit["id"]), score, _snippet(hit)) for hit, score in page], total
 
     @staticmethod
@@ -279,6 +297,7 @@ class WhooshIndex:
         boost = SOLVED_BOOST if hit["status"] == "solved" else 1.0
         return hit.score * boost * (1 + 0.02 * max(0, min(hit["score"], 25)))
 
+    @_fresh_on_closed
     def similar(self, text: str, limit: int = 5, exclude: int | None = None) -> list[Hit]:
         """Threads like a title still being typed: any of its words, titles counting most;
         solved threads first."""

@@ -13,13 +13,11 @@ import pytest
 from community.services import answers, threads
 from tests.api.contract import assert_error
 from tests.api.test_threads import assert_thread
-from tests.search.test_relevance import settle_first_questions
 
 
 @pytest.fixture
 def voicemail_threads(users, indexed):
     """Seven voicemail threads, the first one solved."""
-    settle_first_questions(users.asker, users.other)
     made = [threads.ask(users.asker if n % 2 else users.other, f"Voicemail problem number {n}",
                         f"My voicemail greeting fails, case {n}.", ["voicemail"])
             for n in range(1, 8)]

@@ -181,6 +181,23 @@ def test_offset_and_limit_page_through_every_hit_once(backend, sort):
     assert beyond.hits == [] and beyond.total == 7
 
 
+def test_total_counts_every_match_however_deep(backend):
+    # The API's total and its next cursor come from here: beyond the first page too, and with
+    # filters, it is the number of matching threads, not an estimate.
+    backend.index([doc(n, f"APN settings for model {n}", "Roaming too." if n % 2 else "",
+                       day=n, status="solved" if n % 3 == 0 else "answered")
+                   for n in range(1, 251)])
+
+    for sort in ("relevance", "recent"):
+        assert find(backend, "apn", sort=sort, limit=5).total == 250
+        assert find(backend, "roaming", sort=sort, limit=5).total == 125
+        assert find(backend, "apn roaming", sort=sort, limit=5).total == 125
+        assert find(backend, "apn settings", sort=sort, limit=5, status="solved").total == 83
+        assert find(backend, "apn", sort=sort, limit=5, since=T0 + timedelta(days=201)).total == 50
+        last = find(backend, "apn", sort=sort, offset=240, limit=20)
+        assert last.total == 250 and len(last.hits) == 10
+
+
 # ---- ranking ----------------------------------------------------------------------------------
 
 def test_a_word_in_the_title_counts_more_than_in_the_body(backend):
@@ -277,6 +294,35 @@ def test_stop_words_typed_in_a_query_are_not_required(backend):
     assert ids(find(backend, "roaming in the us")) == [1]
     assert ids(find(backend, "roaming", tag="us")) == [1]  # and any tag can still be filtered on
     assert ids(find(backend, "roaming", tag="on")) == [1]
+
+
+@pytest.mark.parametrize("typed", [
+    "how do I turn on roaming?",           # "?" is punctuation, not a one-letter wildcard
+    "Roaming?",
+    "roaming - how to turn it on",         # a lone dash is not a tag to require
+    "turn 'roaming' on",                   # a quoted word is still a word, stemmed
+    "roaming does NOT turn on",            # shouted NOT is a word, not an operator
+    "Roaming AND trip",
+    "roaming (before a trip)",
+    "roaming ~ trip!",
+])
+def test_what_people_type_is_words_and_punctuation(backend, typed):
+    backend.index([doc(1, "How do I turn on roaming before a trip?", "It does not turn on."),
+                   doc(2, "Voicemail before a trip", "Nothing about the other thing.")])
+
+    results = find(backend, typed)
+
+    assert ids(results) == [1]
+    assert results.suggestion is None
+
+
+def test_a_suggestion_keeps_the_query_as_typed_around_the_fix(backend):
+    backend.index([doc(1, "Voicemail greeting lost")])
+
+    results = find(backend, "voicemial?")
+
+    assert results.suggestion in ("voicemail", "voicemail?")
+    assert ids(results) == [1]
 
 
 @pytest.mark.parametrize("typed", ["voicem", "reset voicem", "Voicem"])

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from community.extensions import db
 from community.models import Thread
 from community.search import get_index
-from community.services import answers, events, reputation, threads
+from community.services import answers, events, threads
 from community.services import search as search_service
 from tests.factories import make_user
 
@@ -207,25 +207,10 @@ CORPUS: dict[str, Seed] = {
 }
 
 
-def settle_first_questions(*members) -> None:
-    """Give members their first-question badge up front (a workaround, to remove with the bug).
-
-    events.py delivers events when a SAVEPOINT is released, not only on the real commit, and
-    reputation.award() releases one for a member's first question right after "thread.created"
-    is published: the indexer then reads the thread before it is committed, finds nothing and
-    takes it out of the index. test_subscribers_hear_of_a_thread_only_after_its_commit shows the
-    bug; until it is fixed, this keeps the other tests here about search, not about that race.
-    """
-    for member in members:
-        reputation.award(member.id, "first_question")
-    db.session.commit()
-
-
 @pytest.fixture
 def people(users):
     users.layla = make_user("layla")
     users.omar = make_user("omar")
-    settle_first_questions(users.asker, users.other, users.layla)
     return users
 
 
@@ -250,6 +235,7 @@ def plant(people, seeds: dict[str, Seed]) -> dict[str, int]:
 def corpus(people, indexed) -> dict[str, int]:
     made = plant(people, CORPUS)
     indexed()
+    assert search_service.check().clean, "the index does not match the database"
     return made
 
 
@@ -476,12 +462,12 @@ def test_similar_questions_are_at_most_five_solved_first(client, corpus):
 
 @pytest.fixture
 def two_threads(users, indexed):
-    settle_first_questions(users.asker, users.other)
     kept = threads.ask(users.asker, "Voicemail greeting lost", "It vanished overnight.",
                        ["voicemail"])
     other = threads.ask(users.other, "Voicemail notifications arrive late",
                         "Hours after the call.", ["voicemail"])
     indexed()
+    assert search_service.check().clean, "the index does not match the database"
     return kept, other
 
 
@@ -582,9 +568,10 @@ def test_an_index_lost_at_start_is_rebuilt_before_the_first_search(client, two_t
 
 
 def test_subscribers_hear_of_a_thread_only_after_its_commit(app, users):
-    # Issue 4, index/database consistency: reputation.award() releases a savepoint for a
-    # member's first question after "thread.created" was published, so the indexer was told
-    # before the commit, read nothing and took the new thread out of the index.
+    # Issue 4, index/database consistency: reputation.award() releases a SAVEPOINT for a
+    # member's first question after "thread.created" was published, and events.py delivered
+    # events on that release: the indexer read the thread before the commit, found nothing and
+    # took the new thread out of the index.
     heard = []
 
     def probe(event) -> None:
