@@ -38,7 +38,8 @@ def backend(request, tmp_path) -> SearchIndex:
 def doc(id: int, title: str, body: str = "", *, answers: str = "", best: str = "",
         tags=("general",), status: str = "unanswered", author: str = "asker", day: float = 0,
         active: float | None = None, score: int = 0, version: int = 1) -> SearchDocument:
-    """A thread's document; `day` is when it was asked, `active` its last activity (days after T0)."""
+    """A thread's document; `day` is when it was asked, `active` its last activity (in days
+    after T0)."""
     return SearchDocument(id=id, title=title, body=body, answers=answers, best=best,
                           tags=list(tags), status=status, author=author,
                           created=T0 + timedelta(days=day),
@@ -484,8 +485,8 @@ DAMAGE = {
     "garbage in every file": lambda path: _garbage(path, lambda name: "LOCK" not in name),
     "garbage in the segments": lambda path: _garbage(path, lambda name: name.endswith(".seg")),
     "truncated table of contents": _truncate_toc,
-    "empty table of contents": lambda path: [
-        (path / name).write_bytes(b"") or name for name in os.listdir(path) if name.endswith(".toc")],
+    "empty table of contents": lambda path: [(path / name).write_bytes(b"") or name
+                                             for name in os.listdir(path) if name.endswith(".toc")],
 }
 
 

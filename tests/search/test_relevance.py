@@ -10,7 +10,7 @@ The second half checks that the index follows the database: edits, hides, delete
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
@@ -37,7 +37,7 @@ class Seed:
     accept: int | None = None
     endorse: int | None = None
     author: str = "asker"
-    by: tuple[str, ...] = field(default=())
+    by: tuple[str, ...] = ()
 
 
 CORPUS: dict[str, Seed] = {
@@ -577,7 +577,8 @@ def test_subscribers_hear_of_a_thread_only_after_its_commit(app, users):
     def probe(event) -> None:
         if event.data.get("thread_id") is not None:
             with Session(db.engine) as elsewhere:  # what the background indexer would read
-                heard.append((event.name, elsewhere.get(Thread, event.data["thread_id"]) is not None))
+                found = elsewhere.get(Thread, event.data["thread_id"]) is not None
+            heard.append((event.name, found))
 
     events.subscribe(app, probe)
     try:
