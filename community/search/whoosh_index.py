@@ -241,13 +241,14 @@ class WhooshIndex:
 
     def _fresh_on_closed(method):
         """Run a read again on a new searcher if a concurrent commit closed this thread's
-        readers under it (Whoosh raises ReaderClosed)."""
+        readers, or merged away a segment file it was about to open, under it (Whoosh raises
+        ReaderClosed; RamStorage NameError and file storage OSError for the missing file)."""
 
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
             try:
                 return method(self, *args, **kwargs)
-            except ReaderClosed:
+            except (ReaderClosed, NameError, OSError):
                 self._local.searcher = None
                 return method(self, *args, **kwargs)
 
