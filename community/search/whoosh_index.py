@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterable
@@ -48,14 +49,24 @@ INDEX_NAME = f"community_v{SCHEMA_VERSION}"
 
 
 class _RamStorage(RamStorage):
-    """RAM storage whose writers each get a private scratch folder (removed when the writer
-    finishes). Whoosh's own puts it in the shared /tmp/MAIN.tmp, where two processes with RAM
-    indexes delete each other's files; and scratch space in RAM loses the sorted runs a big
-    batch spills to it (written through raw_file(), which RamStorage never saves), so a large
-    rebuild failed with NameError."""
+    """RAM storage whose writers' scratch files go to a private folder, removed with the storage.
+
+    Whoosh's own RamStorage puts them in the shared /tmp/MAIN.tmp, where two processes with RAM
+    indexes delete each other's files. Scratch space in RAM instead loses the sorted runs a big
+    batch spills (written through raw_file(), which RamStorage never saves), so a large rebuild
+    failed with NameError. One folder per storage, not per writer: writers make scratch space
+    more often than they remove it (the column writer never does).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._scratch: str | None = None
 
     def temp_storage(self, name=None):
-        return FileStorage(tempfile.mkdtemp(prefix="community-search-")).create()
+        if self._scratch is None:  # writers take turns (WhooshIndex._write_lock)
+            self._scratch = tempfile.mkdtemp(prefix="community-search-")
+            weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
+        return FileStorage(os.path.join(self._scratch, name or "scratch.tmp")).create()
 
 
 def _schema() -> Schema:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -446,7 +447,24 @@ def test_check_reports_missing_extra_and_stale_threads(backend):
     assert backend.check(database) == Drift()
 
 
-# ---- on disk ----------------------------------------------------------------------------------
+# ---- in memory and on disk ------------------------------------------------------------------------
+
+def test_an_index_in_memory_leaves_no_scratch_folders_behind(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    index = WhooshIndex.in_memory()
+    for n in range(1, 6):
+        index.index([doc(n, f"Roaming thread {n}")])
+    index.rebuild([doc(9, "Voicemail thread")])
+    assert len(os.listdir(scratch)) <= 1  # one scratch folder while the index lives
+
+    del index
+    gc.collect()
+
+    assert os.listdir(scratch) == []
+
+
 
 def test_an_index_on_disk_is_there_when_reopened(tmp_path):
     path = str(tmp_path / "index")
