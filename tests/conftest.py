@@ -96,6 +96,9 @@ def app(tmp_path_factory):
 def _clean_database(request, app):
     """Empty every table before each test (fast enough, and works across threads)."""
     with app.app_context():
+        # The last test's background indexer may still be reading; on PostgreSQL its open
+        # transaction and our TRUNCATE would deadlock, so let it finish first.
+        search_service.flush()
         tables = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
