@@ -1,9 +1,12 @@
 """Every model class, so callers write `from community.models import Thread, Post`."""
 
+from community.models.bridge import (Channel, ExternalIdentity, InboundMessage, LinkCode,
+                                     OutboundMessage)
 from community.models.reputation import BadgeAward, ReputationEvent
 from community.models.threads import Comment, Post, Revision, Tag, Thread, thread_tags
 from community.models.users import ApiToken, User
 from community.models.votes import Vote
 
-__all__ = ["ApiToken", "BadgeAward", "Comment", "Post", "ReputationEvent", "Revision", "Tag",
+__all__ = ["ApiToken", "BadgeAward", "Channel", "Comment", "ExternalIdentity", "InboundMessage",
+           "LinkCode", "OutboundMessage", "Post", "ReputationEvent", "Revision", "Tag",
            "Thread", "User", "Vote", "thread_tags"]
