@@ -33,7 +33,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cache.init_app(app)
     socketio.init_app(app, async_mode="threading",
                       message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                      cors_allowed_origins=[], manage_session=False)
+                      # None: only pages from this same host may open a socket.
+                      cors_allowed_origins=None, manage_session=False)
 
     from community import search, security
     from community.services import events
@@ -45,6 +46,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     search_service.init_app(app)
     security.init_app(app)
     register_blueprints(app)
+
+    from community import realtime
+
+    realtime.init_app(app)
 
     from community import cli
 

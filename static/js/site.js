@@ -203,6 +203,9 @@
     });
   }
 
+  // live.js uses this to catch up after a dropped connection.
+  window.community = { refreshThread: refreshThread };
+
   document.addEventListener("DOMContentLoaded", function () {
     focusFirstError();
     openTargetedDetails();

@@ -1,0 +1,69 @@
+"""A background thread per app that runs after-commit work in order, off the request's thread.
+
+After-commit subscribers must not use the committing session (it can emit no more SQL), and
+work such as rendering a live update, writing notification rows or talking to an SMTP server
+should not hold up the request that committed. A subscriber hands its item to a `Worker`; the
+worker's one thread handles items in the order they came, each inside an app context with its
+own database session. `flush()` waits until everything queued has been handled (tests, CLI).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from flask import Flask
+
+from community.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, app: Flask, name: str, handle: Callable[[Any], None]) -> None:
+        self._app = app
+        self._name = name
+        self._handle = handle
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+        # What went wrong, newest last (tests assert it stays empty; production only logs).
+        self.failures: list[str] = []
+        atexit.register(self.flush, 10.0)
+
+    def submit(self, item: Any) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+        self._queue.put(item)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued item has been handled; False if that took too long."""
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(left)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                with self._app.app_context():
+                    try:
+                        self._handle(item)
+                    finally:
+                        db.session.remove()
+            except Exception as exc:  # one bad item must not stop the worker
+                log.exception("%s failed on %r", self._name, item)
+                self.failures = [*self.failures[-99:], f"{item!r}: {exc!r}"]
+            finally:
+                self._queue.task_done()

@@ -1,0 +1,93 @@
+"""Live updates in Chromium (issue 6): two pages on one thread, an answer posted in one appears
+in the other without a reload; a vote and a comment follow; a list page shows "1 new question".
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"  # tests.factories.PASSWORD
+
+
+@pytest.fixture
+def thread_id(app) -> int:
+    from community.extensions import db
+    from tests.factories import make_thread, make_user
+
+    with app.app_context():
+        alice = make_user("alice")
+        make_user("bilal")
+        make_user("carol")
+        thread = make_thread(alice, "Roaming stopped after the eSIM swap",
+                             "Since the swap my phone shows **No service** abroad.")
+        thread_id = thread.id
+        db.session.remove()
+        return thread_id
+
+
+def log_in(page, username: str, next_path: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
+
+
+def wait_live(page) -> None:
+    page.wait_for_function("document.documentElement.dataset.live === 'connected'")
+
+
+def test_an_answer_posted_in_one_page_appears_in_the_other(app, page, artifacts, thread_id):
+    from playwright.sync_api import expect
+
+    from community.extensions import db
+    from community.models import Post, User
+    from community.services import threads, votes
+
+    path = f"/threads/{thread_id}"
+    reader = page()              # a visitor, reading
+    reader.page.goto(path)
+    wait_live(reader.page)
+    reader.page.evaluate("window.__noReload = true")
+    lister = page()              # another visitor, on the home page
+    lister.page.goto("/")
+    wait_live(lister.page)
+
+    writer = page()              # bilal, answering through the ordinary form
+    log_in(writer.page, "bilal", path)
+    writer.page.get_by_label("Your answer").fill("Turn *Data roaming* on again: the swap resets it.")
+    writer.page.get_by_role("button", name="Post your answer").click()
+    expect(writer.page.locator(".answers article")).to_have_count(1)
+
+    answer = reader.page.locator(".answers article")
+    expect(answer).to_have_count(1)
+    expect(answer.locator(".post-body em")).to_have_text("Data roaming")
+    expect(reader.page.locator("#answers-heading")).to_have_text("1 answer")
+    expect(reader.page.locator(".thread-head [data-status]")).to_have_text("Answered")
+    post_id = int(answer.get_attribute("data-post-id"))
+
+    with app.app_context():  # carol upvotes and comments, through the services
+        carol = db.session.scalar(db.select(User).where(User.username == "carol"))
+        post = db.session.get(Post, post_id)
+        votes.cast_vote(carol, post, 1)
+        threads.comment(carol, post, "That fixed it for me too, **thanks**.")
+        db.session.remove()
+    expect(answer.locator("[data-score]")).to_have_text("1")
+    expect(answer.locator(".comment-list .comment strong")).to_have_text("thanks")
+    assert reader.page.evaluate("window.__noReload") is True, "the reader's page reloaded"
+
+    # A new question makes the list page offer "1 new question" (a plain link: reload).
+    with app.app_context():
+        alice = db.session.scalar(db.select(User).where(User.username == "alice"))
+        threads.ask(alice, "Wi-Fi calling drops after ten minutes", "Every call, at home.", "wifi")
+        db.session.remove()
+    expect(lister.page.locator("[data-live-lists]")).to_have_text("1 new question: show")
+    reader.page.screenshot(path=str(artifacts / "live_answer.png"), full_page=True)
+    for watched in (reader, lister, writer):
+        assert watched.problems() == []
