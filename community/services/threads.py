@@ -107,6 +107,60 @@ def create_thread(author: User, title: str, body: str, tags: list[str], *,
     return thread
 
 
+def add_answer(author: User, thread: Thread, text: str) -> Post:
+    """Append an answer with its first revision and count it. Shared with the bridge intake."""
+    now = utcnow()
+    post = Post(thread_id=thread.id, author=author, kind="answer", body_source=text,
+                body_html=render_markdown(text), created_at=now)
+    post.revisions.append(Revision(number=1, editor=author, body_source=text, created_at=now))
+    db.session.add(post)
+    # An increment in SQL, so answers posted at the same moment are all counted.
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(
+        answer_count=Thread.answer_count + 1, last_activity_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(thread)
+    thread.refresh_status()
+    db.session.flush()
+    reputation.award_for_answer(post)
+    events.publish("answer.created", thread_id=thread.id, post_id=post.id)
+    return post
+
+
+def add_comment(author: User, post: Post, text: str) -> Comment:
+    """Attach a comment to a post. Shared with the bridge intake (a customer's follow-up)."""
+    now = utcnow()
+    item = Comment(post=post, author=author, body_source=text, body_html=render_markdown(text),
+                   created_at=now)
+    db.session.add(item)
+    post.thread.last_activity_at = now
+    db.session.flush()
+    events.publish("comment.created", thread_id=post.thread_id, post_id=post.id, comment_id=item.id)
+    return item
+
+
+def revise(editor: User, post: Post, body: str, *, title: str | None = None,
+           tags: list[str] | None = None, summary: str = "") -> None:
+    """Store a new version of a post as a revision. Shared with the bridge (a customer's edit)."""
+    thread = post.thread
+    now = utcnow()
+    post.body_source = body
+    post.body_html = render_markdown(body)
+    post.edited_at = now
+    post.edited_by = editor
+    if post.is_question:
+        thread.title = title if title is not None else thread.title
+        tags = tags if tags is not None else thread.tag_names
+        thread.tags = _tags(tags)
+    post.revisions.append(Revision(
+        number=len(post.revisions) + 1, editor=editor, body_source=body, created_at=now,
+        title=thread.title if post.is_question else None,
+        tags=" ".join(tags) if post.is_question and tags is not None else None,
+        summary=clean_text(summary)[:300]))
+    thread.last_activity_at = now
+    db.session.flush()
+    events.publish("post.edited", thread_id=thread.id, post_id=post.id)
+
+
 # ---- use-cases ----------------------------------------------------------------------------
 
 def ask(actor: User, title: str, body: str, tags: Iterable[str] | str,
@@ -124,21 +178,7 @@ def ask(actor: User, title: str, body: str, tags: Iterable[str] | str,
 def answer(actor: User, thread: Thread, body: str) -> Post:
     """Answer a thread. Active members; not on locked or hidden threads. Raises Forbidden, Invalid."""
     permissions.require(actor, "answer.create", thread)
-    text = _body(body)
-    now = utcnow()
-    post = Post(thread_id=thread.id, author=actor, kind="answer", body_source=text,
-                body_html=render_markdown(text), created_at=now)
-    post.revisions.append(Revision(number=1, editor=actor, body_source=text, created_at=now))
-    db.session.add(post)
-    # An increment in SQL, so answers posted at the same moment are all counted.
-    db.session.execute(update(Thread).where(Thread.id == thread.id).values(
-        answer_count=Thread.answer_count + 1, last_activity_at=now)
-        .execution_options(synchronize_session=False))
-    db.session.refresh(thread)
-    thread.refresh_status()
-    db.session.flush()
-    reputation.award_for_answer(post)
-    events.publish("answer.created", thread_id=thread.id, post_id=post.id)
+    post = add_answer(actor, thread, _body(body))
     db.session.commit()
     return post
 
@@ -146,14 +186,7 @@ def answer(actor: User, thread: Thread, body: str) -> Post:
 def comment(actor: User, post: Post, body: str) -> Comment:
     """Comment on a question or answer. Same rules as answering. Raises Forbidden, Invalid."""
     permissions.require(actor, "comment.create", post.thread)
-    text = _body(body, limit_key="COMMENT_MAX")
-    now = utcnow()
-    item = Comment(post=post, author=actor, body_source=text, body_html=render_markdown(text),
-                   created_at=now)
-    db.session.add(item)
-    post.thread.last_activity_at = now
-    db.session.flush()
-    events.publish("comment.created", thread_id=post.thread_id, post_id=post.id, comment_id=item.id)
+    item = add_comment(actor, post, _body(body, limit_key="COMMENT_MAX"))
     db.session.commit()
     return item
 
@@ -176,22 +209,7 @@ def edit_post(actor: User, post: Post, *, body: str | None = None, title: str | 
                (post.is_question and (new_title != thread.title or new_tags != thread.tag_names)))
     if not changed:
         return post
-    now = utcnow()
-    post.body_source = new_body
-    post.body_html = render_markdown(new_body)
-    post.edited_at = now
-    post.edited_by = actor
-    if post.is_question:
-        thread.title = new_title
-        thread.tags = _tags(new_tags)
-    post.revisions.append(Revision(
-        number=len(post.revisions) + 1, editor=actor, body_source=new_body, created_at=now,
-        title=new_title if post.is_question else None,
-        tags=" ".join(new_tags) if post.is_question else None,
-        summary=clean_text(summary)[:300]))
-    thread.last_activity_at = now
-    db.session.flush()
-    events.publish("post.edited", thread_id=thread.id, post_id=post.id)
+    revise(actor, post, new_body, title=new_title, tags=new_tags, summary=summary)
     db.session.commit()
     return post
 
