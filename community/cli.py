@@ -104,8 +104,27 @@ def check_search() -> None:
     click.echo("The search index matches the database.")
 
 
+notifications_group = click.Group("notifications", help="Notification email.")
+
+
+@notifications_group.command("digest")
+def send_digest() -> None:
+    """Email each daily-digest user their unread notifications not emailed yet (run daily)."""
+    from community.views import notifications as notification_views
+
+    try:
+        sent, failed = notification_views.send_digests()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Sent {sent} digest(s)" + (f"; {failed} failed (kept for the next run)."
+                                           if failed else "."))
+    if failed:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_group)
     app.cli.add_command(reputation_group)
     app.cli.add_command(search_group)
+    app.cli.add_command(notifications_group)

@@ -59,6 +59,27 @@ DEFAULTS: dict[str, Any] = {
     "REPUTATION_POINTS": {},
     # Ranks as [[threshold, name], ...], lowest first.
     "RANKS": [[1, "Newcomer"], [50, "Contributor"], [200, "Helper"], [1000, "Expert"], [5000, "Guru"]],
+    # Notification email through SMTP; no MAIL_SERVER means no email is sent (in-app only).
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,          # STARTTLS after connecting
+    "MAIL_USE_SSL": False,          # TLS from the start (usually port 465)
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "Kestrel Community <community@localhost>",
+    "MAIL_TIMEOUT": 10,
+    # The social bridge. The outbox worker runs as a thread in the server ("thread") or only as
+    # `community bridge worker` processes ("off" here).
+    "BRIDGE_WORKER": "thread",
+    "BRIDGE_WORKER_INTERVAL": 2.0,
+    # Attempts before a reply is left failed for staff; backoff doubles from the first delay.
+    "BRIDGE_MAX_ATTEMPTS": 8,
+    "BRIDGE_RETRY_BASE_SECONDS": 5.0,
+    "BRIDGE_RETRY_MAX_SECONDS": 3600.0,
+    # A reply left `sending` this long is taken to be from a worker that died mid-send.
+    "BRIDGE_SENDING_LEASE_SECONDS": 120,
+    # A chat message without a reply reference joins the chat's open thread this long after.
+    "BRIDGE_CONVERSATION_DAYS": 7,
     # Public base URL used in links sent outside the site (emails, social replies).
     "BASE_URL": "http://127.0.0.1:5000",
 }

@@ -99,6 +99,7 @@ def _clean_database(request, app):
         # The last test's background indexer may still be reading; on PostgreSQL its open
         # transaction and our TRUNCATE would deadlock, so let it finish first.
         search_service.flush()
+        _settle_live_workers()
         tables = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -116,6 +117,15 @@ def _clean_database(request, app):
         search_service.flush()  # nothing from the last test may land in this one's index
         get_index().rebuild([])
     yield
+
+
+def _settle_live_workers() -> None:
+    """Let the last test's notification, mail and socket workers finish their reads first."""
+    from community import realtime
+    from community.views import notifications
+
+    notifications.flush()
+    realtime.flush()
 
 
 def _has_sequence(conn) -> bool:

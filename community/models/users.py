@@ -30,6 +30,9 @@ class User(UserMixin, Timestamped, db.Model):
     bio: Mapped[str] = mapped_column(Text, default="")
     suspended_until: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
+    # Email for notifications: "immediately", "daily" (a digest) or "never" (models/notifications.py).
+    email_notifications: Mapped[str] = mapped_column(String(12), default="daily",
+                                                     server_default="daily")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

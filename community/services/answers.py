@@ -64,7 +64,7 @@ def accept(actor: User, thread: Thread, post: Post) -> Thread:
     _acceptance_points(thread, post, undo=False)
     reputation.award_for_acceptance(thread, post)
     events.publish("answer.accepted", thread_id=thread.id, post_id=post.id,
-                   previous_post_id=previous_id)
+                   previous_post_id=previous_id, actor_id=actor.id)
     db.session.commit()
     return thread
 

@@ -33,10 +33,14 @@ EVENT_NAMES = frozenset({
     "answer.unaccepted",
     "answer.endorsed",
     "answer.unendorsed",
+    "inbound.received",
+    "outbox.queued",
+    "notification.created",
 })
 
 _PENDING = "community.pending_events"
 _EXTENSION = "community.event_subscribers"
+_IN_TRANSACTION = "community.event_subscribers_in_transaction"
 
 Subscriber = Callable[["Event"], None]
 
@@ -54,18 +58,45 @@ def publish(name: str, **data: Any) -> None:
     db.session.info.setdefault(_PENDING, []).append(Event(name, data))
 
 
-def subscribe(app: Flask, subscriber: Subscriber) -> None:
-    app.extensions.setdefault(_EXTENSION, []).append(subscriber)
+def subscribe(app: Flask, subscriber: Subscriber, *, in_transaction: bool = False) -> None:
+    """Run `subscriber` for every event after the commit succeeded.
+
+    With `in_transaction`, it runs just before the commit instead, inside the same transaction,
+    and may write rows that must stand or fall with the change (the bridge's outbox: a reply
+    owed to a customer must never be lost between a commit and a crash). Such a subscriber
+    raising aborts the commit.
+    """
+    key = _IN_TRANSACTION if in_transaction else _EXTENSION
+    app.extensions.setdefault(key, []).append(subscriber)
 
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault(_EXTENSION, [])
+    app.extensions.setdefault(_IN_TRANSACTION, [])
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction() or not has_app_context():
+        return
+    subscribers = current_app.extensions.get(_IN_TRANSACTION)
+    pending = session.info.get(_PENDING)
+    if not subscribers or not pending:
+        return
+    done = session.info.setdefault(_IN_TRANSACTION, 0)
+    # Subscribers may publish further events; those are seen too (appended to `pending`).
+    while done < len(pending):
+        item = pending[done]
+        done += 1
+        session.info[_IN_TRANSACTION] = done
+        for subscriber in subscribers:
+            subscriber(item)
 
 
 def _after_commit(session: Session) -> None:
     # SQLAlchemy fires after_commit for a released SAVEPOINT too; only the outermost commit counts.
     if session.in_nested_transaction():
         return
+    session.info.pop(_IN_TRANSACTION, None)
     pending = session.info.pop(_PENDING, None)
     if not pending or not has_app_context():
         return
@@ -83,7 +114,9 @@ def _after_rollback(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT rolled back; what the outer transaction published still stands
     session.info.pop(_PENDING, None)
+    session.info.pop(_IN_TRANSACTION, None)
 
 
+event.listen(Session, "before_commit", _before_commit)
 event.listen(Session, "after_commit", _after_commit)
 event.listen(Session, "after_rollback", _after_rollback)

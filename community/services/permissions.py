@@ -102,6 +102,31 @@ def _manage_users(user, target) -> tuple[str, str] | None:
     return None
 
 
+def _logged_in(user, target) -> tuple[str, str] | None:
+    """Reading and tidying one's own things (notifications): suspension does not stop it."""
+    if user is None or not user.is_authenticated:
+        return LOGIN_REQUIRED
+    return None
+
+
+def _follow(user, thread) -> tuple[str, str] | None:
+    refused = _logged_in(user, thread)
+    if refused:
+        return refused
+    if thread.is_hidden and not user.is_staff:
+        return ("thread.hidden", "This thread has been hidden by a moderator.")
+    return None
+
+
+def _staff(user, target) -> tuple[str, str] | None:
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if not user.is_staff:
+        return ("staff.required", "Only staff can do that.")
+    return None
+
+
 RULES: dict[str, Rule] = {
     "thread.create": _create_thread,
     "answer.create": _reply,
@@ -112,6 +137,8 @@ RULES: dict[str, Rule] = {
     "post.vote": _vote,
     "post.downvote": _downvote,
     "user.set_role": _manage_users,
+    "thread.follow": _follow,
+    "notifications.read": _logged_in,
 }
 
 

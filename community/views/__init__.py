@@ -45,6 +45,11 @@ def register_blueprints(app: Flask) -> None:
     formatting.init_app(app)
     page_cache.init_app(app)
 
+    from community.views import notifications
+
+    app.register_blueprint(notifications.bp)
+    notifications.init_app(app)
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()

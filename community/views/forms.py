@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField,
-                     StringField, TextAreaField)
+                     RadioField, StringField, TextAreaField)
 from wtforms.widgets import HiddenInput
 from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Optional
 
@@ -71,3 +71,10 @@ class VoteForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that only needs a CSRF token: log out, endorse, unaccept."""
+
+
+class NotificationSettingsForm(FlaskForm):
+    email = RadioField("Email me about notifications", validators=[InputRequired()], choices=[
+        ("immediately", "Right away, one email each"),
+        ("daily", "Once a day, in a digest"),
+        ("never", "Never (the bell still shows them)")])

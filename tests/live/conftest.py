@@ -108,9 +108,12 @@ def connect(live_url):
 def settle(app):
     """Call to wait until every committed change has gone out (notifications, sockets, mail)."""
     from community import realtime
+    from community.views import notifications
 
     def wait() -> None:
         with app.app_context():
+            assert notifications.flush(), "the notification workers did not catch up"
             assert realtime.flush(), "the realtime worker did not catch up"
+            assert not notifications.failures(), notifications.failures()
             assert not realtime.failures(), realtime.failures()
     return wait

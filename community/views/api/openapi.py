@@ -62,6 +62,15 @@ def _list_of(name: str) -> dict[str, Any]:
 
 
 SCHEMAS = {
+    "Notification": _obj(
+        ["id", "kind", "text", "url", "thread_id", "read", "created_at"], id=INT,
+        kind={"enum": ["answer", "comment", "accepted", "endorsed", "mention", "activity"]},
+        text=STR, url=STR, thread_id=INT, post_id={"type": ["integer", "null"]},
+        comment_id={"type": ["integer", "null"]},
+        actor={"oneOf": [_ref("Author"), {"type": "null"}]}, read={"type": "boolean"},
+        created_at=TIME),
+    "NotificationSettings": _obj(["email"], email={"enum": ["immediately", "daily", "never"]}),
+    "Following": _obj(["thread_id", "following"], thread_id=INT, following={"type": "boolean"}),
     "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR, field=STR)),
     "Author": _obj(["id", "username", "rank"], id=INT, username=STR, reputation=INT, rank=STR),
     "Badge": _obj(["name", "description", "awarded_at"], name=STR, description=STR,
@@ -191,6 +200,34 @@ PATHS = {
         "get": _op("Up to 5 threads like a title still being typed, solved first", 200,
                    _obj(["items"], items={"type": "array", "items": _ref("Thread")}),
                    params=[{"name": "title", "in": "query", "required": True, "schema": STR}])},
+    "/notifications": {
+        "get": _op("The caller's notifications, newest first, and how many are unread", 200,
+                   {**_list_of("Notification"),
+                    "required": ["items", "next_cursor", "unread_count"]},
+                   errors=(400, 401), auth=True,
+                   params=[_query("unread", {"enum": ["true", "false", "1", "0"]},
+                                  "Only unread ones."), *LIST_PARAMS])},
+    "/notifications/read": {
+        "post": _op("Mark every notification read", 200,
+                    _obj(["marked", "unread_count"], marked=INT, unread_count=INT),
+                    errors=(401,), auth=True)},
+    "/notifications/{notification_id}/read": {
+        "parameters": [_path("notification_id")],
+        "post": _op("Mark one of the caller's notifications read", 200, _ref("Notification"),
+                    errors=(401, 404), auth=True)},
+    "/me/notification-settings": {
+        "get": _op("How the caller gets notification email", 200, _ref("NotificationSettings"),
+                   errors=(401,), auth=True),
+        "put": _op("Choose how notification email comes", 200, _ref("NotificationSettings"),
+                   errors=(400, 401, 413, 422), auth=True, body=_ref("NotificationSettings"))},
+    "/threads/{thread_id}/follow": {
+        "parameters": [_path("thread_id")],
+        "get": _op("Whether the caller follows the thread", 200, _ref("Following"),
+                   errors=(401, 404), auth=True),
+        "put": _op("Follow the thread: new answers and comments notify the caller", 200,
+                   _ref("Following"), errors=(401, 403, 404), auth=True),
+        "delete": _op("Stop following the thread", 200, _ref("Following"),
+                      errors=(401, 403, 404), auth=True)},
     "/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
 }
 

@@ -1,0 +1,346 @@
+"""Notifications: who is told what after a change, following threads, reading, email preferences.
+
+Domain events reach `record()` after their commit, on a background worker
+(views/notifications.py wires it): it writes one notification per person concerned, makes
+askers and answerers follow their thread, publishes `notification.created` for each row and
+commits, so the bell (realtime.py) and email (views/notifications.py) follow only what was
+saved. Nobody is told about their own action, and a hidden thread, post or comment is told to
+staff only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Callable, Iterable
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from community.extensions import db
+from community.models import Comment, Notification, Post, Subscription, Thread, User
+from community.models.base import MAX_ID, utcnow
+from community.models.notifications import EMAIL_MODES
+from community.services import accounts, events, live, permissions
+from community.services.errors import Invalid, NotFound
+from community.services.pagination import Page, keyset_page
+
+MENTION_RE = re.compile(r"(?<![\w@.])@([\w.-]{3,32})")
+MENTIONS_MAX = 10
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+# When one change concerns a person in several ways, they get one notification, of the first
+# kind in this order.
+PRIORITY = ("accepted", "endorsed", "mention", "answer", "comment", "activity")
+
+
+# ---- following ------------------------------------------------------------------------------
+
+def _follow(user_id: int, thread_id: int) -> bool:
+    """Add a subscription unless there is one; True if added. Flushes, never commits."""
+    if db.session.scalar(select(Subscription.id).where(Subscription.user_id == user_id,
+                                                       Subscription.thread_id == thread_id)):
+        return False
+    try:
+        with db.session.begin_nested():  # two requests following at once: the loser finds it
+            db.session.add(Subscription(user_id=user_id, thread_id=thread_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def follow(actor: User, thread: Thread) -> bool:
+    """Follow a thread (any active member who can see it). True if now following; idempotent."""
+    permissions.require(actor, "thread.follow", thread)
+    _follow(actor.id, thread.id)
+    db.session.commit()
+    return True
+
+
+def unfollow(actor: User, thread: Thread) -> bool:
+    """Stop following a thread. Returns False (not following); idempotent."""
+    permissions.require(actor, "thread.follow", thread)
+    db.session.execute(Subscription.__table__.delete().where(
+        Subscription.user_id == actor.id, Subscription.thread_id == thread.id))
+    db.session.commit()
+    return False
+
+
+def is_following(user: User | None, thread: Thread) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return db.session.scalar(select(Subscription.id).where(
+        Subscription.user_id == user.id, Subscription.thread_id == thread.id)) is not None
+
+
+# ---- who is told what -----------------------------------------------------------------------
+
+def mentioned_users(text: str) -> list[User]:
+    """The users named as @username in `text` (at most MENTIONS_MAX), matched as logins are."""
+    keys: list[str] = []
+    for match in MENTION_RE.finditer(text):
+        key = accounts.username_key(match.group(1).rstrip(".-"))
+        if key not in keys:
+            keys.append(key)
+        if len(keys) == MENTIONS_MAX:
+            break
+    if not keys:
+        return []
+    return list(db.session.scalars(select(User).where(User.username_key.in_(keys))))
+
+
+def _followers(thread_id: int) -> list[int]:
+    return list(db.session.scalars(select(Subscription.user_id)
+                                   .where(Subscription.thread_id == thread_id)))
+
+
+class _Recipients:
+    """user id → kind, first claim (in PRIORITY order by the caller) wins; the actor is skipped."""
+
+    def __init__(self, actor_id: int | None) -> None:
+        self.actor_id = actor_id
+        self.kinds: dict[int, str] = {}
+
+    def add(self, user_ids: Iterable[int | None], kind: str) -> None:
+        for user_id in user_ids:
+            if user_id is not None and user_id != self.actor_id:
+                self.kinds.setdefault(user_id, kind)
+
+
+def _thread_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+    thread = db.session.get(Thread, data["thread_id"])
+    if thread is None:
+        return None
+    _follow(thread.author_id, thread.id)
+    recipients = _Recipients(thread.author_id)
+    recipients.add((u.id for u in mentioned_users(thread.question.body_source)), "mention")
+    return recipients, {"thread": thread, "post": thread.question}
+
+
+def _answer_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+    post = db.session.get(Post, data["post_id"])
+    if post is None:
+        return None
+    thread = post.thread
+    _follow(post.author_id, thread.id)
+    recipients = _Recipients(post.author_id)
+    recipients.add((u.id for u in mentioned_users(post.body_source)), "mention")
+    recipients.add([thread.author_id], "answer")
+    recipients.add(_followers(thread.id), "activity")
+    return recipients, {"thread": thread, "post": post}
+
+
+def _comment_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+    item = db.session.get(Comment, data["comment_id"])
+    if item is None:
+        return None
+    post = item.post
+    thread = post.thread
+    recipients = _Recipients(item.author_id)
+    recipients.add((u.id for u in mentioned_users(item.body_source)), "mention")
+    recipients.add([post.author_id, thread.author_id], "comment")
+    recipients.add(_followers(thread.id), "activity")
+    return recipients, {"thread": thread, "post": post, "comment": item}
+
+
+def _answer_accepted(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+    post = db.session.get(Post, data["post_id"])
+    if post is None or post.thread.accepted_answer_id != post.id:
+        return None  # unaccepted again before we got here: nothing to tell
+    recipients = _Recipients(data.get("actor_id"))
+    recipients.add([post.author_id], "accepted")
+    return recipients, {"thread": post.thread, "post": post}
+
+
+def _answer_endorsed(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+    post = db.session.get(Post, data["post_id"])
+    if post is None or post.endorsed_by_id is None:
+        return None
+    recipients = _Recipients(post.endorsed_by_id)
+    recipients.add([post.author_id], "endorsed")
+    return recipients, {"thread": post.thread, "post": post}
+
+
+TRIGGERS: dict[str, Callable[[dict[str, Any]], tuple[_Recipients, dict[str, Any]] | None]] = {
+    "thread.created": _thread_created,
+    "answer.created": _answer_created,
+    "comment.created": _comment_created,
+    "answer.accepted": _answer_accepted,
+    "answer.endorsed": _answer_endorsed,
+}
+
+
+def record(name: str, data: dict[str, Any]) -> list[Notification]:
+    """Write the notifications a committed domain event calls for, and auto-follows.
+
+    Called after the event's commit, by the notifications worker (not by a request). Publishes
+    `notification.created` per row and commits once. Returns the new notifications.
+    """
+    trigger = TRIGGERS.get(name)
+    found = trigger(data) if trigger else None
+    if found is None:
+        db.session.commit()  # auto-follows, if any
+        return []
+    recipients, target = found
+    thread, post, comment = target["thread"], target.get("post"), target.get("comment")
+    staff_only = live.audience(thread, *(x for x in (post, comment) if x)) == live.STAFF
+    kinds = recipients.kinds
+    if staff_only and kinds:
+        staff = set(db.session.scalars(select(User.id).where(
+            User.id.in_(list(kinds)), User.role.in_(("staff", "moderator", "admin")))))
+        kinds = {uid: kind for uid, kind in kinds.items() if uid in staff}
+    ordered = sorted(kinds.items(), key=lambda item: (PRIORITY.index(item[1]), item[0]))
+    created = [Notification(user_id=user_id, kind=kind, thread_id=thread.id,
+                            post_id=post.id if post is not None else None,
+                            comment_id=comment.id if comment is not None else None,
+                            actor_id=recipients.actor_id)
+               for user_id, kind in ordered]
+    db.session.add_all(created)
+    db.session.flush()
+    for item in created:
+        events.publish("notification.created", notification_id=item.id, user_id=item.user_id)
+    db.session.commit()
+    return created
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+def get(notification_id: int) -> Notification | None:
+    if not 0 < notification_id <= MAX_ID:
+        return None
+    return db.session.get(Notification, notification_id, options=[
+        joinedload(Notification.user), joinedload(Notification.actor),
+        joinedload(Notification.thread)])
+
+
+def get_own(actor: User, notification_id: int) -> Notification:
+    """The actor's own notification; NotFound for anyone else's (no hint that it exists)."""
+    permissions.require(actor, "notifications.read")
+    item = get(notification_id) if isinstance(notification_id, int) else None
+    if item is None or item.user_id != actor.id:
+        raise NotFound("notification.not_found", "No such notification.")
+    return item
+
+
+def list_for(actor: User, *, unread_only: bool = False, cursor: str | None = None,
+             limit: int = 30) -> Page[Notification]:
+    """The actor's notifications, newest first. Raises Unauthorized for visitors."""
+    permissions.require(actor, "notifications.read")
+    query = (select(Notification).where(Notification.user_id == actor.id)
+             .options(joinedload(Notification.actor), joinedload(Notification.thread)))
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return keyset_page(query, "notifications", Notification.id, Notification.id, cursor, limit,
+                       db.session)
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(actor: User, notification_id: int) -> Notification:
+    """Mark one of the actor's notifications read. Raises NotFound for anyone else's."""
+    item = get_own(actor, notification_id)
+    if item.read_at is None:
+        item.read_at = utcnow()
+        db.session.commit()
+    return item
+
+
+def mark_all_read(actor: User) -> int:
+    """Mark every unread notification of the actor read; returns how many were unread."""
+    permissions.require(actor, "notifications.read")
+    result = db.session.execute(
+        update(Notification).where(Notification.user_id == actor.id,
+                                   Notification.read_at.is_(None))
+        .values(read_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount
+
+
+# ---- email ------------------------------------------------------------------------------------
+
+def set_email_mode(actor: User, mode: Any) -> User:
+    """How the actor gets notification email: immediately, daily or never. Raises Invalid."""
+    permissions.require(actor, "notifications.read")
+    if mode not in EMAIL_MODES:
+        raise Invalid("email", "email_mode.invalid", f"email is one of {', '.join(EMAIL_MODES)}.")
+    actor.email_notifications = mode
+    db.session.commit()
+    return actor
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(user: User) -> str:
+    """A signed token that turns off this user's notification email, for one-click links."""
+    return _serializer().dumps({"u": user.id, "e": user.email})
+
+
+def unsubscribe(token: str) -> User:
+    """Turn notification email off for the user a token names. NotFound for a bad token (or
+    one issued for an address the account no longer has)."""
+    try:
+        data = _serializer().loads(token)
+        user = db.session.get(User, int(data["u"])) if isinstance(data, dict) else None
+    except (BadSignature, KeyError, TypeError, ValueError):
+        user = None
+    if user is None or user.email != data.get("e"):
+        raise NotFound("unsubscribe.invalid", "This unsubscribe link is not valid.")
+    user.email_notifications = "never"
+    db.session.commit()
+    return user
+
+
+def claim_for_email(notification_id: int) -> Notification | None:
+    """Take an unread, un-emailed notification of a user who wants email immediately, marking
+    it emailed (compare-and-set, so two processes never both send it); None if there is none."""
+    item = get(notification_id)
+    if (item is None or item.read_at is not None or item.emailed_at is not None
+            or item.user.email_notifications != "immediately"):
+        return None
+    claimed = db.session.execute(
+        update(Notification).where(Notification.id == item.id, Notification.emailed_at.is_(None))
+        .values(emailed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return get(notification_id) if claimed == 1 else None
+
+
+def release_email(notification_ids: list[int]) -> None:
+    """Sending failed: let the next attempt (or digest) take these notifications again."""
+    db.session.execute(update(Notification).where(Notification.id.in_(notification_ids))
+                       .values(emailed_at=None).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def claim_digests(now: datetime | None = None) -> list[tuple[User, list[Notification]]]:
+    """For every user on the daily digest: their unread notifications not emailed yet, marked
+    emailed (so running the digest twice sends nothing twice). Users with none are left out."""
+    now = now or utcnow()
+    user_ids = list(db.session.scalars(
+        select(Notification.user_id).join(User, User.id == Notification.user_id)
+        .where(User.email_notifications == "daily", Notification.read_at.is_(None),
+               Notification.emailed_at.is_(None)).distinct()))
+    batches = []
+    for user_id in sorted(user_ids):
+        ids = list(db.session.scalars(select(Notification.id).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None),
+            Notification.emailed_at.is_(None)).order_by(Notification.id)))
+        claimed = db.session.execute(
+            update(Notification).where(Notification.id.in_(ids), Notification.emailed_at.is_(None))
+            .values(emailed_at=now).execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+        if claimed:
+            items = list(db.session.scalars(
+                select(Notification).where(Notification.id.in_(ids),
+                                           Notification.emailed_at == now)
+                .options(joinedload(Notification.actor), joinedload(Notification.thread))
+                .order_by(Notification.id)))
+            batches.append((db.session.get(User, user_id), items))
+    return batches
