@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField,
-                     RadioField, StringField, TextAreaField)
+                     RadioField, SelectField, StringField, TextAreaField)
 from wtforms.widgets import HiddenInput
 from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Optional
 
@@ -74,7 +74,18 @@ class ActionForm(FlaskForm):
 
 
 class NotificationSettingsForm(FlaskForm):
-    email = RadioField("Email me about notifications", validators=[InputRequired()], choices=[
-        ("immediately", "Right away, one email each"),
-        ("daily", "Once a day, in a digest"),
-        ("never", "Never (the bell still shows them)")])
+    # Plain values (the template words them): newer WTForms deprecates (value, label) tuples.
+    email = RadioField("Email me about notifications", validators=[InputRequired()],
+                       choices=["immediately", "daily", "never"])
+
+
+class ChannelForm(FlaskForm):
+    kind = SelectField("Kind", validators=[InputRequired()], choices=[
+        ("whatsapp", "WhatsApp Cloud API"), ("messenger", "Messenger"), ("instagram", "Instagram"),
+        ("telegram", "Telegram"), ("x", "X"), ("mastodon", "Mastodon"),
+        ("generic", "Generic signed webhook")])
+    slug = StringField("Slug", validators=[DataRequired()],
+                       description="Part of the webhook address: /bridge/<slug>/webhook.")
+    name = StringField("Name", validators=[Optional()])
+    settings = TextAreaField("Settings", validators=[Optional()],
+                             description="One name=value per line; each kind lists its settings.")

@@ -1,0 +1,109 @@
+"""Who is told what (issue 6): answers and comments on your posts, your answer accepted or
+endorsed, @mentions, activity on followed threads; never your own actions; hidden things to
+staff only. Everything goes through the real services and the after-commit worker."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from community.extensions import db
+from community.models import Notification, Subscription, Thread
+from community.services import answers, notifications, threads
+from tests import factories
+
+
+def told(user) -> list[tuple[str, int | None]]:
+    """(kind, actor id) of a user's notifications, oldest first."""
+    db.session.expire_all()
+    return [(n.kind, n.actor_id) for n in db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+
+
+def followers(thread) -> set[int]:
+    return set(db.session.scalars(select(Subscription.user_id)
+                                  .where(Subscription.thread_id == thread.id)))
+
+
+def test_an_answer_tells_the_asker_and_the_followers_and_makes_the_answerer_follow(
+        ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    settle()
+    assert followers(thread) == {users.asker.id}
+    notifications.follow(users.other, thread)
+
+    factories.make_answer(users.helper, thread)
+    settle()
+
+    assert told(users.asker) == [("answer", users.helper.id)]
+    assert told(users.other) == [("activity", users.helper.id)]
+    assert told(users.helper) == []  # not about their own answer
+    assert followers(thread) == {users.asker.id, users.other.id, users.helper.id}
+
+
+def test_comments_tell_the_post_author_and_the_asker_once_each(ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    answer = factories.make_answer(users.helper, thread)
+    settle()
+    threads.comment(users.other, answer, "Did that work on iOS too?")
+    settle()
+    assert told(users.helper) == [("comment", users.other.id)]
+    assert told(users.asker)[-1] == ("comment", users.other.id)
+
+    threads.comment(users.asker, answer, "Yes, thanks!")  # the asker comments: not told
+    settle()
+    assert told(users.asker) == [("answer", users.helper.id), ("comment", users.other.id)]
+    assert told(users.helper)[-1] == ("comment", users.asker.id)
+
+
+def test_mentions_win_over_activity_and_unknown_names_are_ignored(ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    answer = factories.make_answer(users.helper, thread)
+    settle()
+    notifications.follow(users.other, thread)
+    threads.comment(users.helper, answer,
+                    "@OTHER have a look; @nobody_here and email@example.com are not names.")
+    settle()
+    assert told(users.other) == [("mention", users.helper.id)]
+    assert told(users.asker)[-1] == ("comment", users.helper.id)
+
+
+def test_accepted_and_endorsed_tell_the_answerer(ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    answer = factories.make_answer(users.helper, thread)
+    answers.accept(users.asker, thread, answer)
+    answers.endorse(users.staff, answer)
+    settle()
+    assert told(users.helper) == [("accepted", users.asker.id), ("endorsed", users.staff.id)]
+
+
+def test_self_accepting_tells_nobody(ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    own = factories.make_answer(users.asker, thread, "I fixed it myself: restart twice.")
+    answers.accept(users.asker, thread, own)
+    settle()
+    assert told(users.asker) == []
+
+
+def test_a_hidden_thread_is_told_to_staff_only(ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    settle()
+    notifications.follow(users.moderator, thread)
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(is_hidden=True))
+    db.session.commit()
+
+    factories.make_answer(users.staff, thread, "Staff note on a hidden thread, @helper.")
+    settle()
+    assert told(users.asker) == [] and told(users.helper) == []
+    assert told(users.moderator) == [("activity", users.staff.id)]
+
+
+def test_follow_and_unfollow_are_idempotent(ctx, users, settle):
+    thread = factories.make_thread(users.asker)
+    settle()
+    for _ in range(2):
+        assert notifications.follow(users.other, thread) is True
+    assert notifications.is_following(users.other, thread)
+    for _ in range(2):
+        assert notifications.unfollow(users.other, thread) is False
+    assert not notifications.is_following(users.other, thread)
+    assert followers(thread) == {users.asker.id}
