@@ -38,12 +38,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from community import search, security
     from community.services import events
+    from community.services import bridge as bridge_service
+    from community.services import outbox
     from community.services import search as search_service
     from community.views import register_blueprints
 
     events.init_app(app)
     search.init_app(app)
     search_service.init_app(app)
+    bridge_service.init_app(app)
+    outbox.init_app(app)
     security.init_app(app)
     register_blueprints(app)
 

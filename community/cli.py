@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from community.services import accounts, demo, reputation
+from community.bridge import adapter_class
+from community.models.bridge import CHANNEL_KINDS
+from community.services import accounts, bridge, demo, links, outbox, reputation
 from community.services import search as search_service
 from community.services.errors import DomainError
 
@@ -122,9 +124,65 @@ def send_digest() -> None:
         raise SystemExit(1)
 
 
+bridge_group = click.Group("bridge", help="The social bridge: channels and the outbox worker.")
+
+
+@bridge_group.command("add-channel")
+@click.option("--kind", required=True, type=click.Choice(CHANNEL_KINDS))
+@click.option("--slug", required=True, help="Webhooks arrive at /bridge/<slug>/webhook.")
+@click.option("--name", default="", help="Shown to staff; defaults to the kind and slug.")
+@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Repeat for each setting the kind needs (see `community bridge kinds`).")
+def add_channel(kind: str, slug: str, name: str, settings: tuple[str, ...]) -> None:
+    """Configure a channel, e.g. --kind whatsapp --slug wa --setting app_secret=..."""
+    try:
+        channel = bridge.add_channel(None, kind, slug, bridge.parse_settings(settings), name=name)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"Added {channel.kind} channel {channel.slug}; webhooks go to "
+               f"{links.absolute('bridge.webhook', slug=channel.slug)}")
+    for key, value in bridge.masked_settings(channel).items():
+        click.echo(f"  {key} = {value}")
+
+
+@bridge_group.command("channels")
+def list_channels() -> None:
+    """List channels with their settings (secrets masked)."""
+    for channel in bridge.channels(None):
+        state = "" if channel.is_enabled else " (disabled)"
+        click.echo(f"{channel.slug}: {channel.kind}, {channel.name}{state}")
+        for key, value in bridge.masked_settings(channel).items():
+            click.echo(f"  {key} = {value}")
+
+
+@bridge_group.command("kinds")
+def list_kinds() -> None:
+    """The settings each kind of channel takes."""
+    for kind in CHANNEL_KINDS:
+        click.echo(kind)
+        for spec in adapter_class(kind).SETTINGS:
+            notes = [] if spec.required else ["optional" + (f", default {spec.default}"
+                                                            if spec.default else "")]
+            notes += ["secret"] if spec.secret else []
+            click.echo(f"  {spec.name}{' (' + '; '.join(notes) + ')' if notes else ''}: {spec.help}")
+
+
+@bridge_group.command("worker")
+@click.option("--once", is_flag=True, help="Send everything due (and poll due channels), then exit.")
+def run_worker(once: bool) -> None:
+    """Send owed replies and poll channels without push; runs until stopped."""
+    if once:
+        counts = outbox.run_once()
+        click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing due.")
+        return
+    click.echo("Bridge worker running; Ctrl+C stops it.")
+    outbox.worker(current_app._get_current_object()).run_forever()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_group)
     app.cli.add_command(reputation_group)
     app.cli.add_command(search_group)
     app.cli.add_command(notifications_group)
+    app.cli.add_command(bridge_group)

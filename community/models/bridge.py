@@ -102,11 +102,17 @@ class InboundMessage(db.Model):
     reply_to: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # For status callbacks: sent, delivered, read, failed (the error goes in `text`).
+    status: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(String(500))  # the message's public address
+    # Channel details a reply needs (NormalizedMessage.extra), e.g. Mastodon visibility.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sent_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     payload: Mapped[str] = mapped_column(Text)  # the raw delivery, as received
     # What became of it: thread (new), joined, staff_reply, edited, hidden, status, linked, ignored.
     outcome: Mapped[str] = mapped_column(String(16), default="")
+    error: Mapped[str] = mapped_column(Text, default="")  # why intake failed, for staff
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"),
                                                   index=True)
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))

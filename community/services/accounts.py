@@ -56,12 +56,15 @@ def _check_password(password: str) -> None:
                       f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
 
 
-def _refuse_staff_lookalike(username: str) -> None:
+def _is_staff_lookalike(username: str) -> bool:
     staff_names = db.session.scalars(select(User.username).where(User.role.in_(STAFF_ROLES)))
-    for staff_name in staff_names:
-        if looks_like(username, staff_name):
-            raise Invalid("username", "username.confusable",
-                          "That name looks too much like a staff member's name.")
+    return any(looks_like(username, staff_name) for staff_name in staff_names)
+
+
+def _refuse_staff_lookalike(username: str) -> None:
+    if _is_staff_lookalike(username):
+        raise Invalid("username", "username.confusable",
+                      "That name looks too much like a staff member's name.")
 
 
 def register(username: str, email: str, password: str, *, role: str = "member",
@@ -95,6 +98,36 @@ def register(username: str, email: str, password: str, *, role: str = "member",
     events.publish("user.created", user_id=user.id)
     db.session.commit()
     return user
+
+
+def shadow_user(preferred: str, email: str, *, role: str = "member", bio: str = "") -> User:
+    """An account with no password for someone who reaches us another way (a social channel).
+
+    The name is `preferred` made valid and unique (a number is added when taken); a look-alike
+    of a staff name gets a neutral one instead. Flushes, does not commit (STYLE rule: shared
+    helpers leave the unit of work to their caller).
+    """
+    base = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFKC", clean_text(preferred)))
+    base = base.strip("._-")[:26] or "customer"
+    if not base[0].isalnum():
+        base = "u" + base
+    if role not in STAFF_ROLES and _is_staff_lookalike(base):
+        base = "customer"
+    for attempt in range(1000):
+        name = base if attempt == 0 and len(base) >= 3 else f"{base}{attempt + 1}"
+        if not db.session.scalar(select(User.id).where(User.username_key == username_key(name))):
+            break
+    user = User(username=name, username_key=username_key(name), email=email, role=role,
+                bio=bio[:500], password_hash=None)
+    db.session.add(user)
+    db.session.flush()
+    events.publish("user.created", user_id=user.id)
+    return user
+
+
+def system_user(username: str, *, role: str, bio: str = "") -> User:
+    """A named account that speaks for the team (a channel's own replies); no password."""
+    return shadow_user(username, f"{username_key(username)}@system.invalid", role=role, bio=bio)
 
 
 def hash_password(password: str) -> str:

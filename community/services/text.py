@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls other than tab, newline and carriage return; PostgreSQL refuses NUL outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -22,3 +23,12 @@ def clean_text(text: str) -> str:
     if not is_encodable(text):
         text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return _CONTROL.sub("", text).strip()
+
+
+_NOT_SLUG = re.compile(r"[^\w]+")
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """A readable URL part in any script: 'Roaming in Dubai?' → 'roaming-in-dubai'."""
+    slug = _NOT_SLUG.sub("-", unicodedata.normalize("NFKC", text).casefold()).strip("-_")
+    return slug[:limit].rstrip("-") or "thread"

@@ -138,6 +138,14 @@ def add_comment(author: User, post: Post, text: str) -> Comment:
     return item
 
 
+def revise_comment(comment: Comment, text: str) -> None:
+    """Replace a comment's text (comments keep no revisions). Shared with the bridge."""
+    comment.body_source = text
+    comment.body_html = render_markdown(text)
+    db.session.flush()
+    events.publish("thread.updated", thread_id=comment.post.thread_id)
+
+
 def revise(editor: User, post: Post, body: str, *, title: str | None = None,
            tags: list[str] | None = None, summary: str = "") -> None:
     """Store a new version of a post as a revision. Shared with the bridge (a customer's edit)."""

@@ -37,10 +37,10 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def register_blueprints(app: Flask) -> None:
-    from community.views import auth, formatting, page_cache, search, threads, users
+    from community.views import auth, bridge, formatting, page_cache, search, threads, users
     from community.views.api import bp as api_bp
 
-    for blueprint in (auth.bp, threads.bp, users.bp, search.bp, api_bp):
+    for blueprint in (auth.bp, threads.bp, users.bp, search.bp, bridge.bp, api_bp):
         app.register_blueprint(blueprint)
     formatting.init_app(app)
     page_cache.init_app(app)

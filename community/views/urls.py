@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from flask import url_for
 
-_NOT_SLUG = re.compile(r"[^\w]+")
-
-
-def slugify(text: str, limit: int = 60) -> str:
-    """A readable URL part in any script: 'Roaming in Dubai?' → 'roaming-in-dubai'."""
-    slug = _NOT_SLUG.sub("-", unicodedata.normalize("NFKC", text).casefold()).strip("-_")
-    return slug[:limit].rstrip("-") or "thread"
+from community.services.text import slugify
 
 
 def thread_url(thread, *, anchor: str | None = None, external: bool = False) -> str:

@@ -1,0 +1,176 @@
+"""What the adapters share: settings access, HMAC checks, one HTTP call with error mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from community.bridge import (
+    PayloadError,
+    Reply,
+    SendError,
+    SendUncertain,
+    Setting,
+    SignatureError,
+    WebhookRequest,
+)
+from community.bridge.text import count_chars
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class BaseAdapter:
+    kind = ""
+    SETTINGS: tuple[Setting, ...] = ()
+    limit = 4096
+    measure = staticmethod(count_chars)
+    reply_window: timedelta | None = None
+    idempotent = False
+    can_look_up = False
+    joins_conversation = "open"
+
+    def __init__(self, settings: Mapping[str, Any], cursor: Mapping[str, Any]) -> None:
+        self.settings = dict(settings)
+        self.cursor = dict(cursor)
+
+    def setting(self, name: str) -> str:
+        value = self.settings.get(name)
+        if value in (None, ""):
+            for spec in self.SETTINGS:
+                if spec.name == name and spec.default is not None:
+                    return spec.default
+            raise SendError(f"channel setting {name!r} is missing", permanent=True)
+        return str(value)
+
+    @property
+    def api_base(self) -> str:
+        return self.setting("api_base").rstrip("/")
+
+    # ---- inbound --------------------------------------------------------------------------
+
+    def verify(self, request: WebhookRequest) -> None:
+        raise NotImplementedError
+
+    def handshake(self, args: Mapping[str, str]) -> str | None:
+        """Answer a subscription check (GET); None when this is not one or it does not match."""
+        return None
+
+    # ---- outbound -------------------------------------------------------------------------
+
+    def lookup(self, reply: Reply) -> str | None:
+        """Find a reply already posted (after a crash): its id, None if absent.
+
+        Only called when `can_look_up`; raises SendError/SendUncertain when the channel can't
+        be asked right now.
+        """
+        raise NotImplementedError
+
+    def call(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One API call; the JSON answer, or SendError / SendUncertain with the provider's hints."""
+        try:
+            with httpx.Client(timeout=TIMEOUT) as client:
+                response = client.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise SendError(f"could not reach {url}: {exc}") from exc  # nothing was sent
+        except httpx.HTTPError as exc:
+            raise SendUncertain(f"no answer from {url}: {exc!r}") from exc
+        if response.status_code == 429 or response.status_code >= 500 or response.status_code == 408:
+            raise SendError(_describe(response), retry_after=retry_after(response))
+        if response.status_code >= 400:
+            raise SendError(_describe(response), permanent=True)
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+
+def _describe(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code}: {response.text[:300]}"
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait, from Retry-After (seconds or a date) or a rate-limit reset header."""
+    header = response.headers.get("retry-after")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(header)
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    reset = response.headers.get("x-rate-limit-reset") or response.headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            value = float(reset)
+        except ValueError:
+            try:
+                return max(0.0, (datetime.fromisoformat(reset) -
+                                 datetime.now(UTC)).total_seconds())
+            except ValueError:
+                return None
+        # Epoch seconds (X) or seconds from now (some APIs): anything before 2001 is a delta.
+        return max(0.0, value - time.time()) if value > 1e9 else value
+    return None
+
+
+def hmac_sha256(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def require_signature(expected_hex: str, header: str | None, prefix: str = "sha256=") -> None:
+    """Compare `prefix + expected_hex` with the header in constant time."""
+    if not header:
+        raise SignatureError("missing signature")
+    if not hmac.compare_digest(header.strip().lower().encode(), (prefix + expected_hex).encode()):
+        raise SignatureError("signature does not match")
+
+
+def header(request: WebhookRequest, name: str) -> str | None:
+    for key, value in request.headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def timestamp(value: Any) -> datetime:
+    """Epoch seconds, epoch milliseconds or an ISO 8601 string, as an aware UTC datetime."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
+        number = float(value)
+        if number > 1e11:  # milliseconds
+            number /= 1000
+        return datetime.fromtimestamp(number, UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise PayloadError(f"unreadable timestamp {value[:40]!r}") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+# ---- Meta (WhatsApp, Messenger, Instagram) webhooks share these two checks -----------------
+
+def verify_hub_signature(request: WebhookRequest, app_secret: str | None) -> None:
+    """X-Hub-Signature-256: sha256= + HMAC-SHA256 of the raw body with the app secret."""
+    if not app_secret:
+        raise SignatureError("channel has no app_secret configured")
+    require_signature(hmac_sha256(app_secret, request.body), header(request, "X-Hub-Signature-256"))
+
+
+def hub_handshake(args: Mapping[str, str], verify_token: str | None) -> str | None:
+    """The GET subscription check: echo hub.challenge when hub.verify_token is ours."""
+    if args.get("hub.mode") != "subscribe" or not verify_token:
+        return None
+    offered = args.get("hub.verify_token", "")
+    if not hmac.compare_digest(offered.encode(), verify_token.encode()):
+        return None
+    return args.get("hub.challenge", "")

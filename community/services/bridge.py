@@ -1,0 +1,594 @@
+"""The social bridge's rules: channels, receiving webhooks, turning messages into threads, and
+owing replies (the outbox rows; `services/outbox.py` sends them).
+
+A delivery is verified on its raw bytes, then every event in it is stored as an
+`InboundMessage` in one commit: from then on it cannot be lost, and a repeat delivery of the
+same external id stores nothing new. Each stored message then goes through intake in its own
+transaction; one that fails is marked `failed` with the error, for staff, and does not stop the
+others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from community.bridge import (
+    DELETE,
+    ECHO,
+    EDIT,
+    MESSAGE,
+    OTHER,
+    STATUS,
+    NormalizedMessage,
+    PayloadError,
+    SignatureError,
+    WebhookRequest,
+    adapter_class,
+    adapter_for,
+)
+from community.bridge.text import fit, plain_text
+from community.extensions import db
+from community.models import (
+    Channel,
+    Comment,
+    ExternalIdentity,
+    InboundMessage,
+    LinkCode,
+    OutboundMessage,
+    Post,
+    Thread,
+    User,
+)
+from community.models.base import utcnow
+from community.models.bridge import CHANNEL_KINDS, OUTBOX_OPEN
+from community.services import accounts, answers, events, permissions, reputation, threads
+from community.services.errors import BadRequest, Invalid, NotFound, Unauthorized
+from community.services.links import thread_link
+from community.services.text import clean_text
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+LINK_RE = re.compile(r"^\s*link\s+(\d{6})\s*$", re.IGNORECASE)
+LINK_CODE_LIFETIME = timedelta(minutes=15)
+# Status callbacks only move a reply forward.
+_STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3, "played": 3}
+KIND_LABELS = {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram",
+               "telegram": "Telegram", "x": "X", "mastodon": "Mastodon", "generic": "Partner"}
+
+
+# ---- channels ---------------------------------------------------------------------------
+
+def add_channel(actor: User | None, kind: str, slug: str, settings: Mapping[str, str], *,
+                name: str = "") -> Channel:
+    """Configure a channel. Admins only; `actor=None` is the command line (already trusted).
+
+    Raises Invalid for an unknown kind, a bad slug, missing or unknown settings; Conflict-like
+    Invalid when the slug is taken.
+    """
+    if actor is not None:
+        permissions.require(actor, "bridge.manage")
+    if kind not in CHANNEL_KINDS:
+        raise Invalid("kind", "channel.kind", f"Kind must be one of {', '.join(CHANNEL_KINDS)}.")
+    slug = clean_text(slug).lower()
+    if not SLUG_RE.fullmatch(slug):
+        raise Invalid("slug", "channel.slug", "Slugs are 2 to 40 lower-case letters, digits or -.")
+    if db.session.scalar(select(Channel.id).where(Channel.slug == slug)):
+        raise Invalid("slug", "channel.slug_taken", "Another channel has that slug.")
+    settings = _check_settings(kind, settings)
+    label = clean_text(name) or f"{KIND_LABELS[kind]} ({slug})"
+    staff = accounts.system_user(f"{slug}-team", role="staff",
+                                 bio=f"Replies our team made directly on {label}.")
+    channel = Channel(kind=kind, slug=slug, name=label[:100], settings=settings, staff_user=staff)
+    db.session.add(channel)
+    db.session.commit()
+    return channel
+
+
+def parse_settings(lines: str | Iterable[str]) -> dict[str, str]:
+    """`name=value` lines (the admin page's text box, the CLI's repeated --setting)."""
+    settings = {}
+    lines = lines.splitlines() if isinstance(lines, str) else lines
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise Invalid("settings", "channel.setting_format",
+                          f"Setting {number} is not name=value.")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
+def _check_settings(kind: str, given: Mapping[str, str]) -> dict[str, str]:
+    specs = {spec.name: spec for spec in adapter_class(kind).SETTINGS}
+    unknown = sorted(set(given) - set(specs))
+    if unknown:
+        raise Invalid("settings", "channel.unknown_setting",
+                      f"{kind} channels have no setting {', '.join(unknown)}; "
+                      f"they take {', '.join(specs)}.")
+    missing = [name for name, spec in specs.items() if spec.required and not given.get(name)]
+    if missing:
+        raise Invalid("settings", "channel.missing_setting",
+                      f"{kind} channels need {', '.join(missing)}.")
+    return {name: clean_text(str(value)) for name, value in given.items()}
+
+
+def masked_settings(channel: Channel) -> dict[str, str]:
+    """Settings fit to show back: secrets reduced to their last 4 characters."""
+    secret = {spec.name for spec in adapter_class(channel.kind).SETTINGS if spec.secret}
+    return {name: ("…" + value[-4:] if len(value) > 8 else "…") if name in secret else value
+            for name, value in sorted(channel.settings.items())}
+
+
+def get_channel(slug: str) -> Channel:
+    channel = db.session.scalar(select(Channel).where(Channel.slug == slug))
+    if channel is None or not channel.is_enabled:
+        raise NotFound("channel.not_found", "No such channel.")
+    return channel
+
+
+def adapter(channel: Channel):
+    return adapter_for(channel.kind, channel.settings, channel.cursor)
+
+
+# ---- receiving --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Receipt:
+    received: int
+    stored: int
+
+
+def handshake(slug: str, args: Mapping[str, str]) -> str:
+    """Answer a channel's subscription check (Meta's hub.challenge). Raises Forbidden-like 401."""
+    answer = adapter(get_channel(slug)).handshake(args)
+    if answer is None:
+        raise Unauthorized("bridge.handshake", "Verification token does not match.")
+    return answer
+
+
+def receive(slug: str, body: bytes, headers: Mapping[str, str],
+            args: Mapping[str, str] | None = None) -> Receipt:
+    """A webhook delivery: verify, store every event once, then take each new one in."""
+    channel = get_channel(slug)
+    handler = adapter(channel)
+    try:
+        handler.verify(WebhookRequest(body, dict(headers), dict(args or {})))
+    except SignatureError as exc:
+        raise Unauthorized("bridge.signature", f"Signature check failed: {exc}.") from None
+    try:
+        messages = handler.parse(body)
+    except PayloadError as exc:
+        raise BadRequest("bridge.payload", str(exc)) from None
+    stored = store(channel, messages, body)
+    for inbound_id in stored:
+        intake(inbound_id)
+    return Receipt(received=len(messages), stored=len(stored))
+
+
+def poll(channel: Channel) -> Receipt:
+    """Fetch what a polling channel has for us (X mentions, Mastodon notifications)."""
+    result = adapter(channel).poll()
+    channel.cursor = dict(result.cursor)  # committed with the messages, by store()
+    stored = store(channel, result.messages, result.raw)
+    for inbound_id in stored:
+        intake(inbound_id)
+    return Receipt(received=len(result.messages), stored=len(stored))
+
+
+def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | str) -> list[int]:
+    """Keep each event not seen before, with the raw delivery; their ids, in order. Commits."""
+    payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    payload = payload.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    new: list[InboundMessage] = []
+    for message in messages:
+        exists = db.session.scalar(select(InboundMessage.id).where(
+            InboundMessage.channel_id == channel.id,
+            InboundMessage.external_id == message.external_id[:300]))
+        if exists:
+            continue
+        row = InboundMessage(
+            channel_id=channel.id, external_id=message.external_id[:300], kind=message.kind,
+            conversation=message.conversation[:300],
+            reply_to=message.reply_to[:300] if message.reply_to else None,
+            text=clean_text(message.error or "" if message.kind == STATUS else message.text),
+            status=(message.status or "")[:16] or None, url=(message.url or "")[:500] or None,
+            sent_at=message.sent_at, media=[dict(item) for item in message.media],
+            extra=dict(message.extra), payload=payload)
+        row.identity = _identity(channel, message) if message.author else None
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:
+            continue  # the same event in this batch twice, or a concurrent delivery won
+        new.append(row)
+    db.session.commit()
+    return [row.id for row in new]
+
+
+def _identity(channel: Channel, message: NormalizedMessage) -> ExternalIdentity:
+    author = message.author
+    identity = db.session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.channel_id == channel.id,
+        ExternalIdentity.external_id == author.external_id[:200]))
+    if identity is None:
+        shown = author.display_name or author.handle or "customer"
+        preferred = f"{author.handle or author.display_name or 'customer'}-{channel.kind}"
+        hashed = hashlib.sha256(f"{channel.id}:{author.external_id}".encode()).hexdigest()[:20]
+        user = (channel.staff_user if author.is_brand else
+                accounts.shadow_user(preferred, f"{channel.slug}.{hashed}@bridge.invalid",
+                                     bio=f"{shown} on {channel.name}"))
+        identity = ExternalIdentity(channel_id=channel.id, external_id=author.external_id[:200],
+                                    shadow_user=user)
+        try:
+            with db.session.begin_nested():
+                db.session.add(identity)
+        except IntegrityError:  # a concurrent delivery created it first
+            identity = db.session.scalar(select(ExternalIdentity).where(
+                ExternalIdentity.channel_id == channel.id,
+                ExternalIdentity.external_id == author.external_id[:200]))
+    identity.handle = clean_text(author.handle)[:200] or identity.handle
+    identity.display_name = clean_text(author.display_name)[:200] or identity.display_name
+    if message.kind == MESSAGE and not author.is_brand:
+        identity.last_inbound_at = max(filter(None, (identity.last_inbound_at, message.sent_at)))
+    return identity
+
+
+# ---- intake: one stored event at a time ----------------------------------------------------
+
+def intake(inbound_id: int) -> str:
+    """Turn a stored event into forum content; its outcome. Commits (failures are recorded)."""
+    row = db.session.get(InboundMessage, inbound_id)
+    if row is None or row.outcome not in ("", "failed"):
+        return row.outcome if row else "missing"
+    try:
+        row.outcome = _INTAKE[row.kind](row)
+        row.error = ""
+        events.publish("inbound.received", inbound_id=row.id, thread_id=row.thread_id,
+                       channel=row.channel.slug, outcome=row.outcome)
+        db.session.commit()
+    except Exception as exc:  # recorded for staff, who can retry it from the bridge page
+        db.session.rollback()
+        current_app.logger.exception("bridge intake of inbound message %s failed", inbound_id)
+        db.session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                           .values(outcome="failed", error=f"{type(exc).__name__}: {exc}"[:2000]))
+        db.session.commit()
+        return "failed"
+    return row.outcome
+
+
+def _take_message(row: InboundMessage) -> str:
+    identity = row.identity
+    author = identity.author
+    if identity.shadow_user_id == row.channel.staff_user_id:
+        return _staff_reply(row)
+    if author.is_suspended:
+        return "ignored"
+    code = LINK_RE.match(row.text)
+    if code:
+        return _link_identity(row, code.group(1))
+    body = _body_of(row)
+    if not body:
+        return "ignored"
+    thread = _conversation_thread(row)
+    if thread is not None:
+        limit = current_app.config["COMMENT_MAX"]
+        comment = threads.add_comment(author, thread.question, fit(body, limit))
+        row.thread_id, row.comment_id = thread.id, comment.id
+        return "joined"
+    thread = threads.create_thread(author, _title_of(row), body, [row.channel.kind],
+                                   source_kind=row.channel.kind, source_url=row.url)
+    reputation.award_for_question(thread.question)
+    row.thread_id, row.post_id = thread.id, thread.question.id
+    channel = adapter(row.channel)
+    name = identity.display_name or identity.handle
+    greeting = f"Thanks{', ' + name if name else ''}! "
+    _owe(row, "ack", f"ack:{row.id}", thread, None, fit(
+        greeting + "Your question is now on our community, where our team and other customers "
+        "can answer it. Follow it or add detail here:", channel.limit, channel.measure,
+        link=thread_link(thread)))
+    return "thread"
+
+
+def _staff_reply(row: InboundMessage) -> str:
+    """Our own account wrote on the channel: an echo of a reply we sent, or a native staff reply."""
+    if _is_our_send(row):
+        return "echo"
+    thread = _conversation_thread(row)
+    body = _body_of(row)
+    if thread is None or not body:
+        return "ignored"
+    post = threads.add_answer(row.channel.staff_user, thread, body)
+    row.thread_id, row.post_id = thread.id, post.id
+    return "staff_reply"
+
+
+def _is_our_send(row: InboundMessage) -> bool:
+    sent = select(OutboundMessage.id).where(OutboundMessage.channel_id == row.channel_id)
+    if row.reply_to and db.session.scalar(sent.where(OutboundMessage.external_id == row.reply_to)):
+        return True
+    # The echo can overtake the provider's answer to our send: match the text of a recent reply.
+    recent = utcnow() - timedelta(minutes=10)
+    return bool(db.session.scalar(sent.where(
+        OutboundMessage.state.in_(("sending", "sent", "delivered", "read")),
+        OutboundMessage.updated_at >= recent,
+        OutboundMessage.text == row.text)))
+
+
+def _take_echo(row: InboundMessage) -> str:
+    return _staff_reply(row)
+
+
+def _take_edit(row: InboundMessage) -> str:
+    original = _original(row)
+    if original is None or not _body_of(row):
+        return "ignored"
+    editor = original.identity.author if original.identity else None
+    if original.comment_id:
+        threads.revise_comment(db.session.get(Comment, original.comment_id),
+                               fit(_body_of(row), current_app.config["COMMENT_MAX"]))
+    elif original.post_id and editor is not None:
+        post = db.session.get(Post, original.post_id)
+        threads.revise(editor, post, _body_of(row), summary=f"edited on {row.channel.name}")
+    else:
+        return "ignored"
+    row.thread_id = original.thread_id
+    return "edited"
+
+
+def _take_delete(row: InboundMessage) -> str:
+    original = _original(row)
+    if original is None:
+        return "ignored"
+    if original.comment_id:
+        db.session.get(Comment, original.comment_id).is_hidden = True
+    elif original.post_id:
+        post = db.session.get(Post, original.post_id)
+        post.is_hidden = True
+        if post.is_question:
+            post.thread.is_hidden = True
+    else:
+        return "ignored"
+    row.thread_id = original.thread_id
+    events.publish("thread.updated", thread_id=original.thread_id)
+    return "hidden"
+
+
+def _take_status(row: InboundMessage) -> str:
+    status = row.status
+    reply = db.session.scalar(select(OutboundMessage).where(
+        OutboundMessage.channel_id == row.channel_id, OutboundMessage.external_id == row.reply_to))
+    if reply is None or status is None:
+        return "ignored"
+    if status == "failed":
+        if reply.state not in ("read", "cancelled"):
+            reply.state, reply.last_error = "failed", row.text or "the channel reported a failure"
+    elif _STATUS_ORDER.get(status, 0) > _STATUS_ORDER.get(reply.state, 0):
+        reply.state = "read" if status == "played" else status
+    row.thread_id = reply.thread_id
+    return "status"
+
+
+def _take_other(row: InboundMessage) -> str:
+    return "ignored"
+
+
+_INTAKE = {MESSAGE: _take_message, ECHO: _take_echo, EDIT: _take_edit, DELETE: _take_delete,
+           STATUS: _take_status, OTHER: _take_other}
+
+
+def _original(row: InboundMessage) -> InboundMessage | None:
+    """The message an edit or deletion is about."""
+    if not row.reply_to:
+        return None
+    return db.session.scalar(select(InboundMessage).where(
+        InboundMessage.channel_id == row.channel_id, InboundMessage.external_id == row.reply_to))
+
+
+def _conversation_thread(row: InboundMessage) -> Thread | None:
+    """The thread this message continues, if any: a reply to something of ours or the
+    customer's, else (depending on the channel) the same conversation's thread."""
+    found = None
+    if row.reply_to:
+        found = db.session.scalar(select(InboundMessage.thread_id).where(
+            InboundMessage.channel_id == row.channel_id,
+            InboundMessage.external_id == row.reply_to, InboundMessage.thread_id.is_not(None)))
+        found = found or db.session.scalar(select(OutboundMessage.thread_id).where(
+            OutboundMessage.channel_id == row.channel_id,
+            OutboundMessage.external_id == row.reply_to))
+    joins = adapter_class(row.channel.kind).joins_conversation
+    if found is None and row.conversation and joins != "never":
+        found = db.session.scalar(
+            select(InboundMessage.thread_id).where(
+                InboundMessage.channel_id == row.channel_id,
+                InboundMessage.conversation == row.conversation,
+                InboundMessage.thread_id.is_not(None), InboundMessage.id != row.id)
+            .order_by(InboundMessage.id.desc()).limit(1))
+        if found is not None and joins == "open":
+            thread = db.session.get(Thread, found)
+            window = timedelta(days=current_app.config["BRIDGE_CONVERSATION_DAYS"])
+            if thread.is_solved or thread.last_activity_at < utcnow() - window:
+                found = None
+    thread = db.session.get(Thread, found) if found is not None else None
+    if thread is None or thread.is_hidden or thread.is_locked:
+        return None
+    return thread
+
+
+def _body_of(row: InboundMessage) -> str:
+    """The message as a post body: its text, then its media as links."""
+    parts = [row.text] if row.text else []
+    parts += [f"- [{item.get('type', 'file')}]({item['url']})" for item in row.media
+              if str(item.get("url", "")).startswith(("http://", "https://"))]
+    body = "\n\n".join(parts).strip()
+    return fit(body, current_app.config["BODY_MAX"]) if body else ""
+
+
+def _title_of(row: InboundMessage) -> str:
+    """The first sentence, cut to a readable length; a label when that is too short."""
+    text = " ".join(row.text.split())
+    first = re.split(r"(?<=[.!?؟。！？])\s", text, maxsplit=1)[0] if text else ""
+    title = fit(first, 120)
+    if len(title) < current_app.config["TITLE_MIN"]:
+        who = row.identity.display_name or row.identity.handle or "a customer"
+        title = fit(f"{row.channel.name} message from {who}" + (f": {title}" if title else ""),
+                    current_app.config["TITLE_MAX"])
+    return title
+
+
+# ---- what we owe customers (outbox rows; services/outbox.py sends them) ---------------------
+
+def _owe(row: InboundMessage, kind: str, key: str, thread: Thread | None, post: Post | None,
+         text: str) -> OutboundMessage | None:
+    """Queue a reply to `row` once: a second call with the same key does nothing."""
+    if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
+        return None
+    reply = OutboundMessage(channel_id=row.channel_id, kind=kind, idempotency_key=key,
+                            inbound_id=row.id, thread_id=thread.id if thread else None,
+                            post_id=post.id if post else None, text=text)
+    try:
+        with db.session.begin_nested():
+            db.session.add(reply)
+    except IntegrityError:
+        return None
+    events.publish("outbox.queued", outbox_id=reply.id)
+    return reply
+
+
+def _settle_answer(event: events.Event) -> None:
+    """In the transaction that settles a bridged thread, owe its customer the best answer.
+
+    A best answer that is replaced before it was sent is cancelled; one that already went out
+    stays out (a new best answer is sent as well). Answers that came from the channel itself
+    (a staff reply made there) are not echoed back.
+    """
+    if event.name not in ("answer.accepted", "answer.unaccepted", "answer.endorsed",
+                          "answer.unendorsed", "post.voted"):
+        return
+    origin = db.session.scalar(select(InboundMessage).where(
+        InboundMessage.thread_id == event.data["thread_id"], InboundMessage.outcome == "thread"))
+    if origin is None:
+        return
+    thread = origin.thread
+    best = answers.best_answer(thread)
+    if best is not None and db.session.scalar(select(InboundMessage.id).where(
+            InboundMessage.post_id == best.id)):
+        best = None
+    for stale in db.session.scalars(select(OutboundMessage).where(
+            OutboundMessage.thread_id == thread.id, OutboundMessage.kind == "answer",
+            OutboundMessage.state.in_(("pending", "held")))):
+        if best is None or stale.post_id != best.id:
+            stale.state, stale.last_error = "cancelled", "no longer the best answer"
+    if best is None:
+        return
+    channel = adapter(origin.channel)
+    by = "our team" if best.author.is_staff else f"community member {best.author.username}"
+    text = fit(f"Answer from {by}:\n\n{plain_text(best.body_html)}", channel.limit,
+               channel.measure, link=thread_link(thread))
+    _owe(origin, "answer", f"answer:{thread.id}:{best.id}", thread, best, text)
+
+
+def retry(actor: User, reply: OutboundMessage) -> OutboundMessage:
+    """Staff send a failed or held reply again, now. Raises Forbidden, Invalid."""
+    permissions.require(actor, "bridge.operate")
+    if reply.state not in ("failed", "held", "pending"):
+        raise Invalid("state", "outbox.not_retryable", f"A {reply.state} reply cannot be retried.")
+    reply.state, reply.next_attempt_at, reply.last_error = "pending", utcnow(), ""
+    events.publish("outbox.queued", outbox_id=reply.id)
+    db.session.commit()
+    return reply
+
+
+def cancel(actor: User, reply: OutboundMessage) -> OutboundMessage:
+    """Staff decide a reply will not be sent. Raises Forbidden, Invalid."""
+    permissions.require(actor, "bridge.operate")
+    if reply.state not in OUTBOX_OPEN + ("failed",):
+        raise Invalid("state", "outbox.not_cancellable", f"A {reply.state} reply cannot be cancelled.")
+    reply.state = "cancelled"
+    db.session.commit()
+    return reply
+
+
+def retry_intake(actor: User, row: InboundMessage) -> str:
+    """Staff take in again a message whose intake failed (after fixing its cause)."""
+    permissions.require(actor, "bridge.operate")
+    if row.outcome != "failed":
+        raise Invalid("outcome", "inbound.not_failed", "Only failed messages are taken in again.")
+    return intake(row.id)
+
+
+# ---- linking a channel identity to a forum account -----------------------------------------
+
+def new_link_code(actor: User) -> str:
+    """A one-time code the member sends us from their channel account ("LINK 123456")."""
+    permissions.require(actor, "bridge.link")
+    while True:
+        code = f"{secrets.randbelow(10**6):06d}"
+        digest = _code_hash(code)
+        if not db.session.scalar(select(LinkCode.id).where(LinkCode.code_hash == digest)):
+            break
+    db.session.add(LinkCode(user_id=actor.id, code_hash=digest,
+                            expires_at=utcnow() + LINK_CODE_LIFETIME))
+    db.session.commit()
+    return code
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(f"{current_app.secret_key}:{code}".encode()).hexdigest()
+
+
+def _link_identity(row: InboundMessage, code: str) -> str:
+    claim = db.session.scalar(select(LinkCode).where(
+        LinkCode.code_hash == _code_hash(code), LinkCode.used_at.is_(None),
+        LinkCode.expires_at > utcnow()))
+    channel = adapter(row.channel)
+    if claim is None:
+        _owe(row, "notice", f"notice:{row.id}", None, None, fit(
+            "That code is not valid or has expired. Get a new one on your profile page.",
+            channel.limit, channel.measure))
+        return "ignored"
+    claim.used_at = utcnow()
+    row.identity.linked_user_id, row.identity.linked_at = claim.user_id, utcnow()
+    _owe(row, "notice", f"notice:{row.id}", None, None, fit(
+        f"Done: this account is now linked to {claim.user.username} on our community.",
+        channel.limit, channel.measure))
+    return "linked"
+
+
+def linked_identities(user: User) -> list[ExternalIdentity]:
+    return list(db.session.scalars(select(ExternalIdentity).where(
+        ExternalIdentity.linked_user_id == user.id).order_by(ExternalIdentity.id)))
+
+
+# ---- staff view ---------------------------------------------------------------------------
+
+def recent_inbound(actor: User, limit: int = 50) -> list[InboundMessage]:
+    permissions.require(actor, "bridge.view")
+    return list(db.session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())
+                                   .limit(limit)))
+
+
+def outbox(actor: User, state: str | None = None, limit: int = 50) -> list[OutboundMessage]:
+    permissions.require(actor, "bridge.view")
+    query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+    if state:
+        query = query.where(OutboundMessage.state == state)
+    return list(db.session.scalars(query))
+
+
+def channels(actor: User | None) -> list[Channel]:
+    if actor is not None:
+        permissions.require(actor, "bridge.view")
+    return list(db.session.scalars(select(Channel).order_by(Channel.slug)))
+
+
+def init_app(app: Flask) -> None:
+    events.subscribe(app, _settle_answer, in_transaction=True)

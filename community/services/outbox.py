@@ -1,0 +1,244 @@
+"""The outbox worker: send owed replies exactly once, retry what failed, reconcile crashes.
+
+A reply is claimed (`pending` → `sending`, attempts + 1) and committed *before* the channel is
+called, so a crash mid-send leaves a `sending` row behind instead of a silent gap. Such a row,
+once older than the lease, is never blindly resent: channels that drop repeats by idempotency
+key get it again, channels that can be searched are asked whether it arrived, and the rest wait
+for staff (`held`). Transient failures back off exponentially with jitter, honouring the
+channel's Retry-After or rate-limit reset; permanent ones stop at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from community.bridge import Reply, SendError, SendUncertain
+from community.extensions import db
+from community.models import Channel, OutboundMessage
+from community.models.base import utcnow
+from community.services import bridge, events
+
+log = logging.getLogger(__name__)
+
+WINDOW_CLOSED = ("The customer's last message is older than the channel's reply window; "
+                 "send a template message or follow up another way, then cancel this.")
+CRASHED = ("A worker stopped while sending this and the channel cannot be asked whether it "
+           "arrived. Check the conversation, then retry or cancel.")
+
+
+def run_once(limit: int = 100) -> Counter[str]:
+    """Poll due channels, reconcile stale sends, then send everything due. Outcome counts."""
+    counts: Counter[str] = Counter()
+    poll_due_channels(counts)
+    counts.update(reconcile_stale())
+    while True:
+        claimed = claim(limit)
+        if not claimed:
+            break
+        for reply_id in claimed:
+            counts[deliver(reply_id)] += 1
+    return counts
+
+
+def claim(limit: int) -> list[int]:
+    """Mark up to `limit` due replies as ours (`sending`); safe with several workers at once."""
+    now = utcnow()
+    query = (select(OutboundMessage.id)
+             .where(OutboundMessage.state == "pending", OutboundMessage.next_attempt_at <= now)
+             .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for reply_id in db.session.scalars(query).all():
+        # Compare-and-set: on SQLite (no row locks) two workers may pick the same id; one wins.
+        won = db.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == reply_id, OutboundMessage.state == "pending")
+            .values(state="sending", claimed_at=now, attempts=OutboundMessage.attempts + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if won:
+            claimed.append(reply_id)
+    db.session.commit()
+    return claimed
+
+
+def deliver(reply_id: int) -> str:
+    """Send one claimed reply and record what happened; the state it ends in."""
+    row = db.session.get(OutboundMessage, reply_id)
+    if row is None or row.state != "sending":
+        return "skipped"
+    handler = bridge.adapter(row.channel)
+    identity = row.inbound.identity
+    window = handler.reply_window
+    if window and identity is not None and identity.last_inbound_at is not None \
+            and identity.last_inbound_at < utcnow() - window:
+        row.state, row.last_error = "held", WINDOW_CLOSED
+        db.session.commit()
+        return row.state
+    reply = reply_for(row)
+    db.session.commit()  # no transaction stays open across the network call
+    try:
+        external_id = handler.send(reply)
+    except SendError as exc:
+        _failed(row, exc)
+    except SendUncertain as exc:
+        _uncertain(row, handler, str(exc))
+    else:
+        row.state, row.external_id, row.sent_at, row.last_error = "sent", external_id, utcnow(), ""
+    db.session.commit()
+    return row.state
+
+
+def reply_for(row: OutboundMessage) -> Reply:
+    inbound = row.inbound
+    identity = inbound.identity
+    return Reply(text=row.text, recipient=identity.external_id if identity else inbound.conversation,
+                 conversation=inbound.conversation, in_reply_to=_original_id(inbound),
+                 idempotency_key=row.idempotency_key,
+                 handle=identity.handle if identity else "", extra=dict(inbound.extra or {}))
+
+
+def _original_id(inbound) -> str:
+    """The customer's message id as the channel knows it (edits reply to the original)."""
+    return inbound.reply_to if inbound.kind in ("edit", "delete") and inbound.reply_to \
+        else inbound.external_id
+
+
+def _failed(row: OutboundMessage, exc: SendError) -> None:
+    row.last_error = str(exc)[:2000]
+    if exc.permanent or row.attempts >= current_app.config["BRIDGE_MAX_ATTEMPTS"]:
+        row.state = "failed"
+        return
+    row.state, row.next_attempt_at = "pending", utcnow() + timedelta(
+        seconds=backoff(row.attempts, exc.retry_after))
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next attempt: doubling from the base, capped, with jitter; at least
+    what the channel asked for."""
+    base = current_app.config["BRIDGE_RETRY_BASE_SECONDS"]
+    cap = current_app.config["BRIDGE_RETRY_MAX_SECONDS"]
+    delay = min(cap, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
+    return max(delay, retry_after or 0.0)
+
+
+def _uncertain(row: OutboundMessage, handler, error: str) -> None:
+    """The request went out and no answer came: resend only where that cannot post twice."""
+    row.last_error = error[:2000]
+    if handler.idempotent:
+        row.state, row.next_attempt_at = "pending", utcnow() + timedelta(
+            seconds=backoff(row.attempts))
+    elif handler.can_look_up:
+        pass  # stays `sending`; reconcile_stale() asks the channel once the lease is over
+    else:
+        row.state, row.last_error = "held", f"{CRASHED} ({error[:300]})"
+
+
+def reconcile_stale() -> Counter[str]:
+    """Settle `sending` rows a dead worker left behind (older than the lease)."""
+    lease = timedelta(seconds=current_app.config["BRIDGE_SENDING_LEASE_SECONDS"])
+    stale = db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.state == "sending",
+        OutboundMessage.claimed_at <= utcnow() - lease)).all()
+    counts: Counter[str] = Counter()
+    for row in stale:
+        handler = bridge.adapter(row.channel)
+        if handler.idempotent:
+            row.state, row.next_attempt_at = "pending", utcnow()
+            row.last_error = "sent again after a worker stopped mid-send (the channel drops repeats)"
+        elif not handler.can_look_up:
+            row.state, row.last_error = "held", CRASHED
+        else:
+            try:
+                found = handler.lookup(reply_for(row))
+            except (SendError, SendUncertain) as exc:
+                row.last_error = f"could not check whether it arrived: {exc}"[:2000]
+                continue  # try again next round
+            else:
+                if found:
+                    row.state, row.external_id, row.sent_at = "sent", found, utcnow()
+                    row.last_error = "found on the channel after a worker stopped mid-send"
+                else:
+                    row.state, row.next_attempt_at = "pending", utcnow()
+                    row.last_error = "not on the channel after a worker stopped mid-send; resending"
+        counts[f"reconciled_{row.state}"] += 1
+    db.session.commit()
+    return counts
+
+
+def poll_due_channels(counts: Counter[str]) -> None:
+    """Fetch from channels without push (X, Mastodon) whose poll interval has passed."""
+    now = utcnow().timestamp()
+    for channel in db.session.scalars(select(Channel).where(Channel.is_enabled)).all():
+        handler = bridge.adapter(channel)
+        if not hasattr(handler, "poll") or float(channel.cursor.get("polled_at", 0)) \
+                + handler.poll_seconds > now:
+            continue
+        try:
+            receipt = bridge.poll(channel)
+        except (SendError, SendUncertain) as exc:
+            db.session.rollback()
+            log.warning("polling channel %s failed: %s", channel.slug, exc)
+            continue
+        counts["polled"] += receipt.stored
+
+
+class Worker:
+    """The embedded worker: a daemon thread in the server process (DESIGN.md, one machine).
+
+    It wakes every BRIDGE_WORKER_INTERVAL seconds, and at once when a commit queues a reply.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._wake = threading.Event()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self.run_forever, name="bridge-outbox",
+                                                daemon=True)
+                self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        interval = self._app.config["BRIDGE_WORKER_INTERVAL"]
+        while stop is None or not stop.is_set():
+            try:
+                with self._app.app_context():
+                    run_once()
+            except Exception:  # keep the worker alive; the next round tries again
+                log.exception("bridge outbox round failed")
+            self._wake.wait(interval)
+            self._wake.clear()
+
+
+_WORKER = "community.bridge_worker"
+
+
+def init_app(app: Flask) -> None:
+    worker = app.extensions[_WORKER] = Worker(app)
+
+    def on_commit(event: events.Event) -> None:
+        if event.name == "outbox.queued":
+            worker.wake()
+
+    events.subscribe(app, on_commit)
+    if app.config["BRIDGE_WORKER"] == "thread" and not app.testing:
+        # Started by the first request, so CLI commands (which also build the app) do not.
+        app.before_request_funcs.setdefault(None, []).insert(0, worker.start)
+
+
+def worker(app: Flask) -> Worker:
+    return app.extensions[_WORKER]

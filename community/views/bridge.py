@@ -1,0 +1,120 @@
+"""The social bridge over HTTP: channel webhooks, the staff bridge page, linking identities."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from community.bridge import adapter_class
+from community.extensions import csrf, db
+from community.models import InboundMessage, OutboundMessage
+from community.models.bridge import CHANNEL_KINDS, OUTBOX_STATES
+from community.security import current_actor
+from community.services import bridge
+from community.services.errors import Invalid, NotFound
+from community.views.forms import ActionForm, ChannelForm, field_error
+
+bp = Blueprint("bridge", __name__)
+
+
+# ---- webhooks (the channels call these) -------------------------------------------------------
+
+@bp.get("/bridge/<slug>/webhook")
+def handshake(slug: str):
+    """Meta's subscription check: echo hub.challenge when hub.verify_token matches."""
+    return bridge.handshake(slug, request.args), 200, {"Content-Type": "text/plain"}
+
+
+@bp.post("/bridge/<slug>/webhook")
+@csrf.exempt
+def webhook(slug: str):
+    receipt = bridge.receive(slug, request.get_data(cache=False), request.headers, request.args)
+    return jsonify(received=receipt.received, stored=receipt.stored)
+
+
+# ---- staff --------------------------------------------------------------------------------------
+
+@bp.get("/staff/bridge")
+@login_required
+def index():
+    actor = current_actor()
+    state = request.args.get("state") or None
+    if state is not None and state not in OUTBOX_STATES:
+        raise Invalid("state", "outbox.state", f"state is one of {', '.join(OUTBOX_STATES)}.")
+    return render_template("bridge/index.html", inbound=bridge.recent_inbound(actor),
+                           outbox=bridge.outbox(actor, state), channels=bridge.channels(actor),
+                           states=OUTBOX_STATES, state=state, form=ActionForm())
+
+
+def _outbox_row(reply_id: int) -> OutboundMessage:
+    row = db.session.get(OutboundMessage, reply_id) if reply_id <= 2**31 - 1 else None
+    if row is None:
+        raise NotFound("outbox.not_found", "No such reply.")
+    return row
+
+
+@bp.post("/staff/bridge/outbox/<int:reply_id>/retry")
+@login_required
+def retry(reply_id: int):
+    if ActionForm().validate_on_submit():
+        bridge.retry(current_actor(), _outbox_row(reply_id))
+        flash("Queued to send again.")
+    return redirect(url_for("bridge.index"))
+
+
+@bp.post("/staff/bridge/outbox/<int:reply_id>/cancel")
+@login_required
+def cancel(reply_id: int):
+    if ActionForm().validate_on_submit():
+        bridge.cancel(current_actor(), _outbox_row(reply_id))
+        flash("Cancelled; it will not be sent.")
+    return redirect(url_for("bridge.index"))
+
+
+@bp.post("/staff/bridge/inbound/<int:inbound_id>/retry")
+@login_required
+def retry_inbound(inbound_id: int):
+    row = db.session.get(InboundMessage, inbound_id) if inbound_id <= 2**31 - 1 else None
+    if row is None:
+        raise NotFound("inbound.not_found", "No such message.")
+    if ActionForm().validate_on_submit():
+        flash(f"Taken in again: {bridge.retry_intake(current_actor(), row)}.")
+    return redirect(url_for("bridge.index"))
+
+
+@bp.route("/staff/bridge/channels", methods=["GET", "POST"])
+@login_required
+def channels():
+    actor = current_actor()
+    form = ChannelForm()
+    if form.validate_on_submit():
+        try:
+            settings = bridge.parse_settings(form.settings.data or "")
+            channel = bridge.add_channel(actor, form.kind.data, form.slug.data, settings,
+                                         name=form.name.data or "")
+        except Invalid as exc:
+            db.session.rollback()
+            field_error(form, exc)
+        else:
+            flash(f"Channel {channel.slug} added. Point its webhook at "
+                  f"{url_for('bridge.webhook', slug=channel.slug, _external=True)}.")
+            return redirect(url_for("bridge.channels"))
+    listed = bridge.channels(actor)
+    return render_template("bridge/channels.html", form=form, channels=listed,
+                           masked={c.id: bridge.masked_settings(c) for c in listed},
+                           kinds={kind: adapter_class(kind).SETTINGS for kind in CHANNEL_KINDS})
+
+
+# ---- members: prove a channel identity is theirs ----------------------------------------------
+
+@bp.route("/account/linked", methods=["GET", "POST"])
+@login_required
+def linked():
+    actor = current_actor()
+    form = ActionForm()
+    code = None
+    if form.validate_on_submit():
+        code = bridge.new_link_code(actor)
+    return render_template("bridge/linked.html", form=form, code=code,
+                           identities=bridge.linked_identities(actor),
+                           lifetime=int(bridge.LINK_CODE_LIFETIME.total_seconds() // 60))
