@@ -1,0 +1,149 @@
+"""Bridge test kit: a local HTTP server that plays a channel's API, and helpers to configure
+channels and deliver payloads through the real webhook endpoint.
+
+`FakeAPI` is deliberately dumb about channels: each test module registers the routes its channel
+documents (method + path → handler), checks auth and required fields there, and answers as the
+real API does. Every request is recorded; `fail_next` makes the next requests answer with an
+error status (429 with Retry-After, 5xx, a permanent 4xx); `hold` keeps a request open until
+released, to crash a worker mid-send.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from community.services import bridge
+from tests.conftest import require
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+PAYLOADS = CORPUS / "bridge_payloads"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: Any = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Recorded], Answer]
+
+
+class FakeAPI:
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], Handler] = {}
+        self.requests: list[Recorded] = []
+        self.failures: list[Answer] = []
+        self.held = threading.Event()      # set while a request is being held
+        self.release = threading.Event()
+        self._hold_next = False
+        self._lock = threading.Lock()
+        api = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                parts = urlsplit(self.path)
+                recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
+                                    {k.lower(): v for k, v in self.headers.items()},
+                                    self.rfile.read(length))
+                answer = api._answer(recorded)
+                payload = answer.body if isinstance(answer.body, bytes) else \
+                    json.dumps(answer.body).encode()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def route(self, method: str, path: str, handler: Handler) -> None:
+        self.routes[(method, path)] = handler
+
+    def fail_next(self, *answers: Answer) -> None:
+        with self._lock:
+            self.failures.extend(answers)
+
+    def hold_next(self) -> None:
+        """Record the next request, then keep the caller waiting until `release` is set."""
+        self._hold_next = True
+
+    def sent(self, method: str = "POST", path: str | None = None) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and (path is None or r.path == path)]
+
+    def _answer(self, recorded: Recorded) -> Answer:
+        with self._lock:
+            self.requests.append(recorded)
+            failure = self.failures.pop(0) if self.failures else None
+            hold, self._hold_next = self._hold_next, False
+        if failure is not None:
+            return failure
+        handler = self.routes.get((recorded.method, recorded.path))
+        answer = handler(recorded) if handler else Answer(404, {"error": "no such route"})
+        if hold:
+            self.held.set()
+            self.release.wait(30)
+        return answer
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_api():
+    api = FakeAPI()
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def payloads():
+    """The real channel payloads from ../shared/corpora/bridge_payloads (mandatory in CI)."""
+    require(PAYLOADS.is_dir(), f"the shared corpus is missing at {PAYLOADS}")
+    return PAYLOADS
+
+
+def add_channel(kind: str, slug: str, **settings: str):
+    return bridge.add_channel(None, kind, slug, settings)
+
+
+def deliver(client, slug: str, body: bytes, headers: dict[str, str] | None = None):
+    return client.post(f"/bridge/{slug}/webhook", data=body,
+                       headers={"Content-Type": "application/json", **(headers or {})})
