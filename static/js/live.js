@@ -200,6 +200,8 @@
     var threadId = head ? parseInt(head.dataset.threadId, 10) : null;
     var socket = window.io({ reconnectionDelayMax: 10000 });
     var connectedBefore = false;
+    window.community = window.community || {};
+    window.community.live = socket;  // for the browser tests, and for poking at in devtools
 
     socket.on("connect", function () {
       // A new connection is a new server-side session: rooms are joined again every time.

@@ -80,6 +80,22 @@ class Listener:
                 return list(self.seen)
 
 
+def _quick_close_class():
+    """websocket-client's WebSocket whose close() waits 0.2 s, not 3 s, for the peer's reply.
+
+    Werkzeug's development server hands the connection back to HTTP parsing once the app has
+    closed its side, so the client's closing handshake is never answered there; without this,
+    every disconnect in the tests would sit out websocket-client's 3-second timeout.
+    """
+    import websocket
+
+    class QuickClose(websocket.WebSocket):
+        def close(self, status=websocket.STATUS_NORMAL, reason=b"", timeout=0.2):
+            super().close(status, reason, timeout)
+
+    return QuickClose
+
+
 @pytest.fixture
 def connect(live_url):
     """Factory: connect(token=None, cookie=None, url=live_url) → a connected Listener."""
@@ -89,8 +105,9 @@ def connect(live_url):
     def open_client(*, token: str | None = None, cookie: str | None = None,
                     url: str | None = None, transports: list[str] | None = None,
                     **client_options: Any) -> Listener:
-        client = socketio_client.Client(reconnection_delay=0.1, reconnection_delay_max=0.5,
-                                        **client_options)
+        options = {"reconnection_delay": 0.1, "reconnection_delay_max": 0.5, **client_options}
+        client = socketio_client.Client(
+            websocket_extra_options={"class_": _quick_close_class()}, **options)
         listener = Listener(client)
         client.on("*", lambda event, data=None: listener.received.put((event, data)))
         client.connect(url or live_url, auth={"token": token} if token else None,
