@@ -319,7 +319,7 @@ def _is_our_send(row: InboundMessage) -> bool:
     recent = utcnow() - timedelta(minutes=10)
     return bool(db.session.scalar(sent.where(
         OutboundMessage.state.in_(("sending", "sent", "delivered", "read")),
-        OutboundMessage.updated_at >= recent,
+        OutboundMessage.claimed_at >= recent,
         OutboundMessage.text == row.text)))
 
 
