@@ -10,7 +10,9 @@
 4. Search (bench/search_bench.py): index build, query, similar-questions and commit-to-searchable
    times in-process, with SQLite FTS5 on the same documents as the reference, on the bench's
    community (or one loaded at BENCH_SEARCH_SCALE) and on the Stack Exchange corpus.
-5. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
+5. Live fan-out (bench/live_bench.py): 200 Socket.IO clients in one thread's room, answers posted
+   through the API, time from each API response to receipt at every client (p50, p99).
+6. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
 
 See bench/README.md for the knobs and how to read the figures.
 """
@@ -38,6 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import live_bench  # noqa: E402
 import load  # noqa: E402
 import loadgen  # noqa: E402
 import search_bench  # noqa: E402
@@ -503,6 +506,10 @@ def main() -> int:
         # Search (issue #4), in-process, once the servers are down: nothing else is running.
         search = search_bench.for_make_bench(workdir, instance, database_url, scale, stats, say)
 
+        # Live fan-out (issue #6): its own small community and one server process.
+        live = (live_bench.for_make_bench(workdir, None, say)
+                if live_bench.enabled() else {"live_clients": 0})
+
         thread, ceiling = results["thread_page"], results["ceiling"]
         home, deep = results["home_page"], results["deep_page"]
         member_page, member_home = results["thread_page_member"], results["home_page_member"]
@@ -587,6 +594,7 @@ def main() -> int:
         })
         details = summary.pop("details")
         summary.update(search)
+        summary.update(live)
         summary["details"] = details
         out_dir = BENCH_DIR / "results"
         out_dir.mkdir(exist_ok=True)
