@@ -72,6 +72,11 @@ class BaseAdapter:
         """
         raise NotImplementedError
 
+    def refine_error(self, response: httpx.Response, error: SendError) -> SendError:
+        """A channel's own reading of an error answer (error codes and retry hints in the body);
+        by default the HTTP status alone decides."""
+        return error
+
     def call(self, method: str, url: str, **kwargs: Any) -> Any:
         """One API call; the JSON answer, or SendError / SendUncertain with the provider's hints."""
         try:
@@ -82,9 +87,10 @@ class BaseAdapter:
         except httpx.HTTPError as exc:
             raise SendUncertain(f"no answer from {url}: {exc!r}") from exc
         if response.status_code == 429 or response.status_code >= 500 or response.status_code == 408:
-            raise SendError(_describe(response), retry_after=retry_after(response))
+            raise self.refine_error(response, SendError(_describe(response),
+                                                        retry_after=retry_after(response)))
         if response.status_code >= 400:
-            raise SendError(_describe(response), permanent=True)
+            raise self.refine_error(response, SendError(_describe(response), permanent=True))
         try:
             return response.json()
         except ValueError:

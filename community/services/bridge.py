@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
@@ -364,6 +364,8 @@ def _take_delete(row: InboundMessage) -> str:
 
 def _take_status(row: InboundMessage) -> str:
     status = row.status
+    if row.reply_to is None and isinstance((row.extra or {}).get("watermark"), int):
+        return _take_watermark(row)
     reply = db.session.scalar(select(OutboundMessage).where(
         OutboundMessage.channel_id == row.channel_id, OutboundMessage.external_id == row.reply_to))
     if reply is None or status is None:
@@ -374,6 +376,29 @@ def _take_status(row: InboundMessage) -> str:
     elif _STATUS_ORDER.get(status, 0) > _STATUS_ORDER.get(reply.state, 0):
         reply.state = "read" if status == "played" else status
     row.thread_id = reply.thread_id
+    return "status"
+
+
+def _take_watermark(row: InboundMessage) -> str:
+    """A receipt that names no message, only a watermark (Messenger: epoch ms, "everything sent
+    before this was delivered/read"): every reply in the conversation whose send began by then
+    moves forward. The send's start is used because the channel stamps a message between our
+    call and its answer."""
+    upto = datetime.fromtimestamp(row.extra["watermark"] / 1000, UTC)
+    replies = db.session.scalars(
+        select(OutboundMessage).join(InboundMessage, OutboundMessage.inbound_id == InboundMessage.id)
+        .where(OutboundMessage.channel_id == row.channel_id,
+               InboundMessage.conversation == row.conversation,
+               OutboundMessage.state.in_(("sent", "delivered")),
+               OutboundMessage.claimed_at <= upto)
+        .order_by(OutboundMessage.id)).all()
+    moved = [reply for reply in replies
+             if _STATUS_ORDER.get(row.status or "", 0) > _STATUS_ORDER.get(reply.state, 0)]
+    for reply in moved:
+        reply.state = row.status
+    if not moved:
+        return "ignored"
+    row.thread_id = moved[-1].thread_id
     return "status"
 
 
