@@ -100,21 +100,21 @@ def register(username: str, email: str, password: str, *, role: str = "member",
     return user
 
 
-def shadow_user(preferred: str, email: str, *, role: str = "member", bio: str = "") -> User:
+def shadow_user(preferred: str, email: str, *, suffix: str = "", role: str = "member",
+                bio: str = "") -> User:
     """An account with no password for someone who reaches us another way (a social channel).
 
-    The name is `preferred` made valid and unique (a number is added when taken); a look-alike
-    of a staff name gets a neutral one instead. Flushes, does not commit (STYLE rule: shared
+    The name is `preferred` made valid, plus `suffix`, made unique with a number when taken; a
+    look-alike of a staff name becomes "customer" instead. Flushes, does not commit (shared
     helpers leave the unit of work to their caller).
     """
-    base = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFKC", clean_text(preferred)))
-    base = base.strip("._-")[:26] or "customer"
-    if not base[0].isalnum():
-        base = "u" + base
-    if role not in STAFF_ROLES and _is_staff_lookalike(base):
-        base = "customer"
+    stem = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFKC", clean_text(preferred)))
+    stem = stem.strip("._-")[:32 - len(suffix) - 4] or "customer"
+    if role not in STAFF_ROLES and _is_staff_lookalike(stem):
+        stem = "customer"
+    base = stem + suffix
     for attempt in range(1000):
-        name = base if attempt == 0 and len(base) >= 3 else f"{base}{attempt + 1}"
+        name = base if attempt == 0 and len(base) >= 3 else f"{stem}{attempt + 1}{suffix}"
         if not db.session.scalar(select(User.id).where(User.username_key == username_key(name))):
             break
     user = User(username=name, username_key=username_key(name), email=email, role=role,

@@ -53,6 +53,7 @@ from community.models.bridge import CHANNEL_KINDS, OUTBOX_OPEN
 from community.services import accounts, answers, events, permissions, reputation, threads
 from community.services.errors import BadRequest, Invalid, NotFound, Unauthorized
 from community.services.links import thread_link
+from community.services.retry import retry_on_conflict
 from community.services.text import clean_text
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -184,6 +185,7 @@ def poll(channel: Channel) -> Receipt:
     return Receipt(received=len(result.messages), stored=len(stored))
 
 
+@retry_on_conflict
 def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | str) -> list[int]:
     """Keep each event not seen before, with the raw delivery; their ids, in order. Commits."""
     payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -214,27 +216,35 @@ def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | 
     return [row.id for row in new]
 
 
+def _author_user(channel: Channel, author) -> User:
+    """The brand's staff account for our own posts; otherwise a new shadow user."""
+    if author.is_brand:
+        return channel.staff_user
+    shown = author.display_name or author.handle or "customer"
+    preferred = author.handle or author.display_name or "customer"
+    hashed = hashlib.sha256(f"{channel.id}:{author.external_id}".encode()).hexdigest()[:20]
+    return accounts.shadow_user(preferred, f"{channel.slug}.{hashed}@bridge.invalid",
+                                suffix=f"-{channel.kind}", bio=f"{shown} on {channel.name}")
+
+
 def _identity(channel: Channel, message: NormalizedMessage) -> ExternalIdentity:
     author = message.author
-    identity = db.session.scalar(select(ExternalIdentity).where(
-        ExternalIdentity.channel_id == channel.id,
-        ExternalIdentity.external_id == author.external_id[:200]))
-    if identity is None:
-        shown = author.display_name or author.handle or "customer"
-        preferred = f"{author.handle or author.display_name or 'customer'}-{channel.kind}"
-        hashed = hashlib.sha256(f"{channel.id}:{author.external_id}".encode()).hexdigest()[:20]
-        user = (channel.staff_user if author.is_brand else
-                accounts.shadow_user(preferred, f"{channel.slug}.{hashed}@bridge.invalid",
-                                     bio=f"{shown} on {channel.name}"))
-        identity = ExternalIdentity(channel_id=channel.id, external_id=author.external_id[:200],
-                                    shadow_user=user)
+    external_id = author.external_id[:200]
+    lookup = select(ExternalIdentity).where(ExternalIdentity.channel_id == channel.id,
+                                            ExternalIdentity.external_id == external_id)
+    identity = db.session.scalar(lookup)
+    for _ in range(3):  # a concurrent delivery may create the same identity (or user name)
+        if identity is not None:
+            break
         try:
             with db.session.begin_nested():
+                identity = ExternalIdentity(channel_id=channel.id, external_id=external_id,
+                                            shadow_user=_author_user(channel, author))
                 db.session.add(identity)
-        except IntegrityError:  # a concurrent delivery created it first
-            identity = db.session.scalar(select(ExternalIdentity).where(
-                ExternalIdentity.channel_id == channel.id,
-                ExternalIdentity.external_id == author.external_id[:200]))
+        except IntegrityError:
+            identity = db.session.scalar(lookup)
+    if identity is None:
+        raise RuntimeError(f"could not create an identity for {external_id!r}")
     identity.handle = clean_text(author.handle)[:200] or identity.handle
     identity.display_name = clean_text(author.display_name)[:200] or identity.display_name
     if message.kind == MESSAGE and not author.is_brand:
@@ -246,15 +256,8 @@ def _identity(channel: Channel, message: NormalizedMessage) -> ExternalIdentity:
 
 def intake(inbound_id: int) -> str:
     """Turn a stored event into forum content; its outcome. Commits (failures are recorded)."""
-    row = db.session.get(InboundMessage, inbound_id)
-    if row is None or row.outcome not in ("", "failed"):
-        return row.outcome if row else "missing"
     try:
-        row.outcome = _INTAKE[row.kind](row)
-        row.error = ""
-        events.publish("inbound.received", inbound_id=row.id, thread_id=row.thread_id,
-                       channel=row.channel.slug, outcome=row.outcome)
-        db.session.commit()
+        return _intake_once(inbound_id)
     except Exception as exc:  # recorded for staff, who can retry it from the bridge page
         db.session.rollback()
         current_app.logger.exception("bridge intake of inbound message %s failed", inbound_id)
@@ -262,6 +265,18 @@ def intake(inbound_id: int) -> str:
                            .values(outcome="failed", error=f"{type(exc).__name__}: {exc}"[:2000]))
         db.session.commit()
         return "failed"
+
+
+@retry_on_conflict
+def _intake_once(inbound_id: int) -> str:
+    row = db.session.get(InboundMessage, inbound_id)
+    if row is None or row.outcome not in ("", "failed"):
+        return row.outcome if row else "missing"
+    row.outcome = _INTAKE[row.kind](row)
+    row.error = ""
+    events.publish("inbound.received", inbound_id=row.id, thread_id=row.thread_id,
+                   channel=row.channel.slug, outcome=row.outcome)
+    db.session.commit()
     return row.outcome
 
 
@@ -314,6 +329,9 @@ def _staff_reply(row: InboundMessage) -> str:
 def _is_our_send(row: InboundMessage) -> bool:
     sent = select(OutboundMessage.id).where(OutboundMessage.channel_id == row.channel_id)
     if row.reply_to and db.session.scalar(sent.where(OutboundMessage.external_id == row.reply_to)):
+        return True
+    # Polled channels (X, Mastodon) show our sent reply itself, under the id the send returned.
+    if db.session.scalar(sent.where(OutboundMessage.external_id == row.external_id)):
         return True
     # The echo can overtake the provider's answer to our send: match the text of a recent reply.
     recent = utcnow() - timedelta(minutes=10)

@@ -2,9 +2,9 @@
 
 A reply is claimed (`pending` → `sending`, attempts + 1) and committed *before* the channel is
 called, so a crash mid-send leaves a `sending` row behind instead of a silent gap. Such a row,
-once older than the lease, is never blindly resent: channels that drop repeats by idempotency
-key get it again, channels that can be searched are asked whether it arrived, and the rest wait
-for staff (`held`). Transient failures back off exponentially with jitter, honouring the
+once older than the lease, is never blindly resent: channels that can be searched are asked
+whether it arrived, channels that drop repeats by idempotency key get it again, and the rest
+wait for staff (`held`). Transient failures back off exponentially with jitter, honouring the
 channel's Retry-After or rate-limit reset; permanent ones stop at once.
 """
 
@@ -150,24 +150,23 @@ def reconcile_stale() -> Counter[str]:
     counts: Counter[str] = Counter()
     for row in stale:
         handler = bridge.adapter(row.channel)
-        if handler.idempotent:
-            row.state, row.next_attempt_at = "pending", utcnow()
-            row.last_error = "sent again after a worker stopped mid-send (the channel drops repeats)"
-        elif not handler.can_look_up:
-            row.state, row.last_error = "held", CRASHED
-        else:
+        if handler.can_look_up:
             try:
                 found = handler.lookup(reply_for(row))
             except (SendError, SendUncertain) as exc:
                 row.last_error = f"could not check whether it arrived: {exc}"[:2000]
                 continue  # try again next round
+            if found:
+                row.state, row.external_id, row.sent_at = "sent", found, utcnow()
+                row.last_error = "found on the channel after a worker stopped mid-send"
             else:
-                if found:
-                    row.state, row.external_id, row.sent_at = "sent", found, utcnow()
-                    row.last_error = "found on the channel after a worker stopped mid-send"
-                else:
-                    row.state, row.next_attempt_at = "pending", utcnow()
-                    row.last_error = "not on the channel after a worker stopped mid-send; resending"
+                row.state, row.next_attempt_at = "pending", utcnow()
+                row.last_error = "not on the channel after a worker stopped mid-send; resending"
+        elif handler.idempotent:
+            row.state, row.next_attempt_at = "pending", utcnow()
+            row.last_error = "sent again after a worker stopped mid-send (the channel drops repeats)"
+        else:
+            row.state, row.last_error = "held", CRASHED
         counts[f"reconciled_{row.state}"] += 1
     db.session.commit()
     return counts
@@ -186,6 +185,12 @@ def poll_due_channels(counts: Counter[str]) -> None:
         except (SendError, SendUncertain) as exc:
             db.session.rollback()
             log.warning("polling channel %s failed: %s", channel.slug, exc)
+            # Not again before the next interval, or the channel's rate-limit reset if later
+            # (X suspends apps that keep calling after a 429). The since_id cursor is kept.
+            wait = getattr(exc, "retry_after", None) or 0.0
+            channel.cursor = {**channel.cursor,
+                              "polled_at": now + max(0.0, wait - handler.poll_seconds)}
+            db.session.commit()
             continue
         counts["polled"] += receipt.stored
 

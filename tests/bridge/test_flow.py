@@ -1,0 +1,338 @@
+"""The bridge end to end on the generic channel: complaint in, thread, ack out, answer settled on
+the site, reply out; plus crash safety with a real worker process, linking and staff pages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from community.bridge import generic
+from community.extensions import db
+from community.models import ExternalIdentity, InboundMessage, OutboundMessage, Thread
+from community.models.base import utcnow
+from community.services import outbox
+from tests.bridge.conftest import Answer, add_channel, deliver
+from tests.conftest import csrf_token
+from tests.factories import PASSWORD
+
+SECRET = "generic-shared-secret"
+
+
+def activity(text: str, *, id: str = "m1", author: str = "cust-1", **extra) -> dict:
+    return {"type": "message", "id": id, "conversation": extra.pop("conversation", "conv-1"),
+            "author": {"id": author, "handle": "sam", "name": "Sam Okafor",
+                       "is_brand": extra.pop("is_brand", False)},
+            "text": text, "timestamp": extra.pop("timestamp", int(time.time())), **extra}
+
+
+def send(client, payload: dict, *, slug: str = "partner", secret: str = SECRET, at=None):
+    body = json.dumps(payload).encode()
+    return deliver(client, slug, body, generic.sign(secret, body, at))
+
+
+@pytest.fixture
+def partner(fake_api):
+    """The partner system's callback: de-duplicates by Idempotency-Key, as the contract says."""
+    seen: dict[str, str] = {}
+
+    def callback(request):
+        signature = generic.sign(SECRET, request.body, int(request.headers["x-bridge-timestamp"]))
+        if request.headers.get("x-bridge-signature") != signature["X-Bridge-Signature"]:
+            return Answer(401, {"error": "bad signature"})
+        key = request.headers["idempotency-key"]
+        assert request.json()["idempotency_key"] == key
+        seen.setdefault(key, f"out-{len(seen) + 1}")
+        return Answer(200, {"id": seen[key]})
+
+    def lookup(request):
+        key = request.query.get("idempotency_key", [""])[0]
+        return Answer(200, {"id": seen.get(key)})
+
+    fake_api.route("POST", "/replies", callback)
+    fake_api.route("GET", "/replies", lookup)
+    fake_api.seen = seen
+    return fake_api
+
+
+@pytest.fixture
+def channel(ctx, partner):
+    return add_channel("generic", "partner", secret=SECRET, callback_url=partner.url + "/replies",
+                       limit="500")
+
+
+# ---- signatures --------------------------------------------------------------------------------
+
+def test_stale_or_future_timestamps_are_refused(client, channel):
+    now = int(time.time())
+    for at in (now - 301, now + 301):
+        response = send(client, activity("My router keeps rebooting"), at=at)
+        assert response.status_code == 401
+    assert send(client, activity("My router keeps rebooting"), at=now - 200).status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+def test_a_signature_over_another_body_is_refused(client, channel):
+    body = json.dumps(activity("My router keeps rebooting")).encode()
+    headers = generic.sign(SECRET, b'{"type": "message"}')
+    assert deliver(client, "partner", body, headers).status_code == 401
+    assert deliver(client, "partner", body, {"X-Bridge-Timestamp": "abc"}).status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": "message", "text": "no id", "author": {"id": "a"}},
+    {"type": "message", "id": "x", "text": "no author"},
+    {"type": "poke", "id": "x", "author": {"id": "a"}},
+    {"activities": "not a list"},
+    {"type": "message", "id": "x", "author": {"id": "a"}, "timestamp": "yesterday"},
+])
+def test_malformed_activities_are_400(client, channel, payload):
+    response = send(client, payload)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bridge.payload"
+
+
+# ---- end to end -------------------------------------------------------------------------------
+
+def test_complaint_to_thread_to_ack_to_accepted_answer_back(client, channel, partner, users,
+                                                            token_for):
+    complaint = activity("I was charged for roaming in France. I never left the UK! "
+                         "Please refund it.", id="tw-100")
+    assert send(client, complaint).get_json() == {"received": 1, "stored": 1}
+    thread = db.session.scalar(select(Thread))
+    assert thread.title == "I was charged for roaming in France."
+    assert thread.status == "unanswered"
+
+    assert outbox.run_once()["sent"] == 1
+    ack = partner.sent("POST", "/replies")[0].json()
+    assert ack["in_reply_to"] == "tw-100" and ack["to"] == "cust-1"
+    assert ack["idempotency_key"].startswith("ack:")
+    link = ack["text"].splitlines()[-1]
+    assert link == f"http://localhost/threads/{thread.id}/i-was-charged-for-roaming-in-france"
+
+    # The customer links their forum account? Not needed: staff answer, the asker's shadow
+    # account cannot log in, so staff accept on their behalf.
+    body = "Sorry about that. Roaming charges in France were a billing error; we refunded them."
+    answer = client.post(f"/api/v1/threads/{thread.id}/answers", json={"body": body},
+                         headers=token_for(users.helper))
+    post_id = answer.get_json()["id"]
+    assert outbox.run_once().get("sent", 0) == 0  # an answer alone is not settled
+    accepted = client.post(f"/api/v1/threads/{thread.id}/accept", json={"post_id": post_id},
+                           headers=token_for(users.staff))
+    assert accepted.status_code == 200, accepted.get_json()
+
+    assert outbox.run_once()["sent"] == 1
+    reply = partner.sent("POST", "/replies")[-1].json()
+    assert reply["in_reply_to"] == "tw-100"
+    assert reply["idempotency_key"] == f"answer:{thread.id}:{post_id}"
+    assert body in reply["text"] and reply["text"].splitlines()[-1] == link
+    assert len(reply["text"]) <= 500
+    # Settling again (endorse the same answer) owes nothing new.
+    client.post(f"/api/v1/posts/{post_id}/endorse", headers=token_for(users.moderator))
+    assert outbox.run_once().get("sent", 0) == 0
+    assert len(partner.sent("POST", "/replies")) == 2
+
+
+def test_a_replaced_best_answer_is_cancelled_before_it_goes_out(client, channel, users, token_for):
+    send(client, activity("Voicemail rings forever before picking up"))
+    thread = db.session.scalar(select(Thread))
+    first = client.post(f"/api/v1/threads/{thread.id}/answers", json={"body": "Reset voicemail."},
+                        headers=token_for(users.helper)).get_json()["id"]
+    second = client.post(f"/api/v1/threads/{thread.id}/answers", json={"body": "Dial *61*."},
+                         headers=token_for(users.other)).get_json()["id"]
+    staff = token_for(users.staff)
+    client.post(f"/api/v1/threads/{thread.id}/accept", json={"post_id": first}, headers=staff)
+    client.post(f"/api/v1/threads/{thread.id}/accept", json={"post_id": second}, headers=staff)
+    states = dict(db.session.execute(select(OutboundMessage.post_id, OutboundMessage.state)
+                                     .where(OutboundMessage.kind == "answer")).all())
+    assert states == {first: "cancelled", second: "pending"}
+    client.delete(f"/api/v1/threads/{thread.id}/accept", headers=staff)
+    states = dict(db.session.execute(select(OutboundMessage.post_id, OutboundMessage.state)
+                                     .where(OutboundMessage.kind == "answer")).all())
+    assert states == {first: "cancelled", second: "cancelled"}
+
+
+def test_the_answer_is_owed_in_the_same_transaction_as_the_acceptance(client, channel, users,
+                                                                      token_for, app):
+    """If the commit fails, no reply is owed; if it succeeds, the row is there (no gap)."""
+    send(client, activity("Can't send picture messages"))
+    thread = db.session.scalar(select(Thread))
+    post_id = client.post(f"/api/v1/threads/{thread.id}/answers", json={"body": "Turn on MMS."},
+                          headers=token_for(users.helper)).get_json()["id"]
+    from community.services import answers
+    from community.models import Post, User
+
+    staff = db.session.get(User, users.staff.id)
+    answers.accept(staff, db.session.get(Thread, thread.id), db.session.get(Post, post_id))
+    assert db.session.scalar(select(func.count()).select_from(OutboundMessage)
+                             .where(OutboundMessage.kind == "answer")) == 1
+
+
+def test_duplicate_deliveries_racing_store_one_message(client, channel, app):
+    payload = json.dumps({"activities": [activity(f"Problem {n} with my line", id=f"r{n}",
+                                                  author=f"c{n}", conversation=f"conv-{n}")
+                                         for n in range(5)]}).encode()
+
+    def deliver_once(_):
+        with app.test_client() as c:
+            return deliver(c, "partner", payload, generic.sign(SECRET, payload)).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(deliver_once, range(8)))
+    assert set(codes) == {200}
+    assert db.session.scalars(select(InboundMessage.outcome)).all() == ["thread"] * 5
+    assert db.session.scalar(select(func.count()).select_from(Thread)) == 5
+    assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 5
+
+
+def test_look_alike_names_of_staff_get_a_neutral_name(client, channel, users):
+    send(client, {**activity("Hello, I am support"), "author": {
+        "id": "imp", "handle": users.staff.username.replace("o", "0"), "name": "Support"}})
+    identity = db.session.scalar(select(ExternalIdentity))
+    assert identity.shadow_user.username.startswith("customer")
+
+
+# ---- linking an identity by a code sent through the channel ----------------------------------
+
+def test_a_member_links_their_channel_identity_with_a_one_time_code(client, channel, users):
+    login = client.post("/login", data={"csrf_token": csrf_token(client),
+                                        "username": users.asker.username, "password": PASSWORD})
+    assert login.status_code == 302
+    page = client.get("/account/linked")
+    assert page.status_code == 200
+    token = _csrf(page.get_data(as_text=True))
+    answer = client.post("/account/linked", data={"csrf_token": token})
+    code = _code(answer.get_data(as_text=True))
+
+    send(client, activity(f"link {code}", id="link-1"))
+    identity = db.session.scalar(select(ExternalIdentity))
+    assert identity.linked_user_id == users.asker.id
+    assert db.session.scalar(select(func.count()).select_from(Thread)) == 0
+    send(client, activity("My voicemail PIN is locked", id="q-1"))
+    thread = db.session.scalar(select(Thread))
+    assert thread.author_id == users.asker.id  # now their own account asks
+    # The code works once.
+    send(client, activity(f"LINK {code}", id="link-2", author="someone-else"))
+    other = db.session.scalar(select(ExternalIdentity).where(ExternalIdentity.external_id ==
+                                                             "someone-else"))
+    assert other.linked_user_id is None
+    notices = db.session.scalars(select(OutboundMessage.text).where(
+        OutboundMessage.kind == "notice")).all()
+    assert any("linked" in n for n in notices) and any("not valid" in n for n in notices)
+
+
+def _csrf(html: str) -> str:
+    import re
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def _code(html: str) -> str:
+    import re
+    return re.search(r"LINK (\d{6})", html).group(1)
+
+
+# ---- crash safety: a real worker process killed between send and record ----------------------
+
+def _worker_env(app, **extra) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "COMMUNITY_INSTANCE_PATH": app.instance_path,
+        "COMMUNITY_SECRET_KEY": app.config["SECRET_KEY"],
+        "COMMUNITY_SEARCH_BACKEND": "memory",
+        "COMMUNITY_BASE_URL": app.config["BASE_URL"],
+    })
+    env.update({f"COMMUNITY_{k}": str(v) for k, v in extra.items()})
+    return env
+
+
+def _worker(app, **extra) -> subprocess.Popen:
+    command = str(Path(sys.executable).with_name("community"))
+    return subprocess.Popen([command, "bridge", "worker", "--once"],
+                            env=_worker_env(app, **extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_mid_send(app, partner) -> None:
+    partner.hold_next()
+    process = _worker(app)
+    called = partner.held.wait(60)
+    process.send_signal(signal.SIGKILL)  # the reply reached the channel; the worker never knew
+    output, _ = process.communicate(timeout=30)
+    partner.release.set()
+    assert called, f"the worker never called the channel: {output}"
+
+
+def test_a_worker_killed_mid_send_never_sends_twice(client, channel, partner, app):
+    send(client, activity("Bill shows calls I never made"))
+    db.session.commit()
+    _kill_mid_send(app, partner)
+    db.session.expire_all()
+    row = db.session.scalar(select(OutboundMessage))
+    assert row.state == "sending" and row.external_id is None
+    assert len(partner.sent("POST", "/replies")) == 1
+
+    # Restarted within the lease: the row is left alone (it may be another live worker's).
+    within_lease = _worker(app)
+    output, _ = within_lease.communicate(timeout=60)
+    assert within_lease.returncode == 0, output
+    db.session.expire_all()
+    assert db.session.scalar(select(OutboundMessage.state)) == "sending"
+
+    # After the lease: the partner drops repeats by idempotency key, so it is sent again and the
+    # customer still sees one reply.
+    restarted = _worker(app, BRIDGE_SENDING_LEASE_SECONDS=0)
+    output, _ = restarted.communicate(timeout=60)
+    assert restarted.returncode == 0, output
+    db.session.expire_all()
+    row = db.session.scalar(select(OutboundMessage))
+    assert row.state == "sent" and row.external_id == "out-1"
+    assert len(partner.seen) == 1
+
+
+def test_with_lookup_a_crashed_send_is_found_instead_of_resent(client, ctx, partner, app):
+    add_channel("generic", "partner", secret=SECRET, callback_url=partner.url + "/replies",
+                lookup_url=partner.url + "/replies")
+    send(client, activity("eSIM QR code says invalid"))
+    db.session.commit()
+    _kill_mid_send(app, partner)
+    restarted = _worker(app, BRIDGE_SENDING_LEASE_SECONDS=0)
+    output, _ = restarted.communicate(timeout=60)
+    assert restarted.returncode == 0, output
+    db.session.expire_all()
+    row = db.session.scalar(select(OutboundMessage))
+    assert row.state == "sent" and row.external_id == "out-1"
+    assert "found on the channel" in row.last_error
+    assert len(partner.sent("POST", "/replies")) == 1  # looked up, not resent
+
+
+def test_without_idempotency_or_lookup_a_crashed_send_waits_for_staff(ctx, app):
+    from community.models import Channel
+
+    add_channel("whatsapp", "wa", app_secret="s", verify_token="v", access_token="t",
+                phone_number_id="1", api_base="http://127.0.0.1:9")
+    channel = db.session.scalar(select(Channel))
+    inbound = InboundMessage(channel_id=channel.id, external_id="wamid.x", kind="message",
+                             sent_at=utcnow(), payload="{}", outcome="thread")
+    db.session.add(inbound)
+    db.session.flush()
+    db.session.add(OutboundMessage(channel_id=channel.id, kind="ack", idempotency_key="ack:x",
+                                   inbound_id=inbound.id, text="hi", state="sending",
+                                   attempts=1, claimed_at=utcnow()))
+    db.session.commit()
+    app.config["BRIDGE_SENDING_LEASE_SECONDS"], saved = 0, app.config["BRIDGE_SENDING_LEASE_SECONDS"]
+    try:
+        assert outbox.run_once()["reconciled_held"] == 1
+    finally:
+        app.config["BRIDGE_SENDING_LEASE_SECONDS"] = saved
+    row = db.session.scalar(select(OutboundMessage))
+    assert row.state == "held" and "cannot be asked" in row.last_error
