@@ -8,7 +8,7 @@ from flask.cli import FlaskGroup
 
 from community.bridge import adapter_class
 from community.models.bridge import CHANNEL_KINDS
-from community.services import accounts, bridge, demo, links, outbox, reputation
+from community.services import accounts, bridge, demo, outbox, reputation
 from community.services import search as search_service
 from community.services.errors import DomainError
 
@@ -140,7 +140,7 @@ def add_channel(kind: str, slug: str, name: str, settings: tuple[str, ...]) -> N
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(f"Added {channel.kind} channel {channel.slug}; webhooks go to "
-               f"{links.absolute('bridge.webhook', slug=channel.slug)}")
+               f"{bridge.webhook_link(channel)}")
     for key, value in bridge.masked_settings(channel).items():
         click.echo(f"  {key} = {value}")
 

@@ -48,11 +48,12 @@ from community.models import (
     Thread,
     User,
 )
-from community.models.base import utcnow
-from community.models.bridge import CHANNEL_KINDS, OUTBOX_OPEN
+from community.models.base import MAX_ID, utcnow
+from community.models.bridge import CHANNEL_KINDS, OUTBOX_OPEN, OUTBOX_STATES
 from community.services import accounts, answers, events, permissions, reputation, threads
 from community.services.errors import BadRequest, Invalid, NotFound, Unauthorized
-from community.services.links import thread_link
+from community.services.links import absolute, thread_link
+from community.services.pagination import Page, keyset_page
 from community.services.retry import retry_on_conflict
 from community.services.text import clean_text
 
@@ -127,6 +128,11 @@ def masked_settings(channel: Channel) -> dict[str, str]:
     secret = {spec.name for spec in adapter_class(channel.kind).SETTINGS if spec.secret}
     return {name: ("…" + value[-4:] if len(value) > 8 else "…") if name in secret else value
             for name, value in sorted(channel.settings.items())}
+
+
+def webhook_link(channel: Channel) -> str:
+    """Where the channel must send its webhooks."""
+    return absolute("bridge.webhook", slug=channel.slug)
 
 
 def get_channel(slug: str) -> Channel:
@@ -613,18 +619,40 @@ def linked_identities(user: User) -> list[ExternalIdentity]:
 
 # ---- staff view ---------------------------------------------------------------------------
 
-def recent_inbound(actor: User, limit: int = 50) -> list[InboundMessage]:
+def recent_inbound(actor: User, *, cursor: str | None = None, limit: int = 50) -> Page:
+    """What channels sent us, newest first. Staff only."""
     permissions.require(actor, "bridge.view")
-    return list(db.session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())
-                                   .limit(limit)))
+    return keyset_page(select(InboundMessage), "inbound", InboundMessage.id, InboundMessage.id,
+                       cursor, limit, db.session)
 
 
-def outbox(actor: User, state: str | None = None, limit: int = 50) -> list[OutboundMessage]:
+def outbox(actor: User, state: str | None = None, *, cursor: str | None = None,
+           limit: int = 50) -> Page:
+    """Replies we owe or sent, newest first, optionally in one state. Staff only."""
     permissions.require(actor, "bridge.view")
-    query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+    if state is not None and state not in OUTBOX_STATES:
+        raise Invalid("state", "outbox.state", f"state is one of {', '.join(OUTBOX_STATES)}.")
+    query = select(OutboundMessage)
     if state:
         query = query.where(OutboundMessage.state == state)
-    return list(db.session.scalars(query))
+    return keyset_page(query, f"outbox:{state or ''}", OutboundMessage.id, OutboundMessage.id,
+                       cursor, limit, db.session)
+
+
+def get_reply(actor: User, reply_id: int) -> OutboundMessage:
+    permissions.require(actor, "bridge.view")
+    row = db.session.get(OutboundMessage, reply_id) if 0 < reply_id <= MAX_ID else None
+    if row is None:
+        raise NotFound("outbox.not_found", "No such reply.")
+    return row
+
+
+def get_inbound(actor: User, inbound_id: int) -> InboundMessage:
+    permissions.require(actor, "bridge.view")
+    row = db.session.get(InboundMessage, inbound_id) if 0 < inbound_id <= MAX_ID else None
+    if row is None:
+        raise NotFound("inbound.not_found", "No such message.")
+    return row
 
 
 def channels(actor: User | None) -> list[Channel]:

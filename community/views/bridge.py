@@ -7,11 +7,10 @@ from flask_login import login_required
 
 from community.bridge import adapter_class
 from community.extensions import csrf, db
-from community.models import InboundMessage, OutboundMessage
 from community.models.bridge import CHANNEL_KINDS, OUTBOX_STATES
 from community.security import current_actor
 from community.services import bridge
-from community.services.errors import Invalid, NotFound
+from community.services.errors import Invalid
 from community.views.forms import ActionForm, ChannelForm, field_error
 
 bp = Blueprint("bridge", __name__)
@@ -39,25 +38,20 @@ def webhook(slug: str):
 def index():
     actor = current_actor()
     state = request.args.get("state") or None
-    if state is not None and state not in OUTBOX_STATES:
-        raise Invalid("state", "outbox.state", f"state is one of {', '.join(OUTBOX_STATES)}.")
-    return render_template("bridge/index.html", inbound=bridge.recent_inbound(actor),
-                           outbox=bridge.outbox(actor, state), channels=bridge.channels(actor),
+    replies = bridge.outbox(actor, state, cursor=request.args.get("cursor") or None)
+    more = url_for("bridge.index", state=state, cursor=replies.next_cursor) \
+        if replies.next_cursor else None
+    return render_template("bridge/index.html", inbound=bridge.recent_inbound(actor).items,
+                           outbox=replies.items, more_url=more, channels=bridge.channels(actor),
                            states=OUTBOX_STATES, state=state, form=ActionForm())
-
-
-def _outbox_row(reply_id: int) -> OutboundMessage:
-    row = db.session.get(OutboundMessage, reply_id) if reply_id <= 2**31 - 1 else None
-    if row is None:
-        raise NotFound("outbox.not_found", "No such reply.")
-    return row
 
 
 @bp.post("/staff/bridge/outbox/<int:reply_id>/retry")
 @login_required
 def retry(reply_id: int):
+    actor = current_actor()
     if ActionForm().validate_on_submit():
-        bridge.retry(current_actor(), _outbox_row(reply_id))
+        bridge.retry(actor, bridge.get_reply(actor, reply_id))
         flash("Queued to send again.")
     return redirect(url_for("bridge.index"))
 
@@ -65,8 +59,9 @@ def retry(reply_id: int):
 @bp.post("/staff/bridge/outbox/<int:reply_id>/cancel")
 @login_required
 def cancel(reply_id: int):
+    actor = current_actor()
     if ActionForm().validate_on_submit():
-        bridge.cancel(current_actor(), _outbox_row(reply_id))
+        bridge.cancel(actor, bridge.get_reply(actor, reply_id))
         flash("Cancelled; it will not be sent.")
     return redirect(url_for("bridge.index"))
 
@@ -74,11 +69,10 @@ def cancel(reply_id: int):
 @bp.post("/staff/bridge/inbound/<int:inbound_id>/retry")
 @login_required
 def retry_inbound(inbound_id: int):
-    row = db.session.get(InboundMessage, inbound_id) if inbound_id <= 2**31 - 1 else None
-    if row is None:
-        raise NotFound("inbound.not_found", "No such message.")
+    actor = current_actor()
     if ActionForm().validate_on_submit():
-        flash(f"Taken in again: {bridge.retry_intake(current_actor(), row)}.")
+        outcome = bridge.retry_intake(actor, bridge.get_inbound(actor, inbound_id))
+        flash(f"Taken in again: {outcome}.")
     return redirect(url_for("bridge.index"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField,
                      RadioField, SelectField, StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Optional
 
@@ -81,9 +82,10 @@ class NotificationSettingsForm(FlaskForm):
 
 class ChannelForm(FlaskForm):
     kind = SelectField("Kind", validators=[InputRequired()], choices=[
-        ("whatsapp", "WhatsApp Cloud API"), ("messenger", "Messenger"), ("instagram", "Instagram"),
-        ("telegram", "Telegram"), ("x", "X"), ("mastodon", "Mastodon"),
-        ("generic", "Generic signed webhook")])
+        SelectChoice("whatsapp", "WhatsApp Cloud API"), SelectChoice("messenger", "Messenger"),
+        SelectChoice("instagram", "Instagram"), SelectChoice("telegram", "Telegram"),
+        SelectChoice("x", "X"), SelectChoice("mastodon", "Mastodon"),
+        SelectChoice("generic", "Generic signed webhook")])
     slug = StringField("Slug", validators=[DataRequired()],
                        description="Part of the webhook address: /bridge/<slug>/webhook.")
     name = StringField("Name", validators=[Optional()])

@@ -117,3 +117,4 @@ def list_response(page, serialize) -> dict[str, Any]:
 
 from community.views.api import openapi, posts, search, threads, tokens, users  # noqa: E402,F401
 from community.views.api import notifications  # noqa: E402,F401
+from community.views.api import bridge  # noqa: E402,F401

@@ -71,6 +71,38 @@ SCHEMAS = {
         created_at=TIME),
     "NotificationSettings": _obj(["email"], email={"enum": ["immediately", "daily", "never"]}),
     "Following": _obj(["thread_id", "following"], thread_id=INT, following={"type": "boolean"}),
+    "Channel": _obj(
+        ["id", "kind", "slug", "name", "enabled", "settings", "webhook_url"], id=INT,
+        kind={"enum": ["whatsapp", "messenger", "instagram", "telegram", "x", "mastodon",
+                       "generic"]},
+        slug=STR, name=STR, enabled={"type": "boolean"},
+        settings={"type": "object", "additionalProperties": STR,
+                  "description": "Secrets are shown as their last 4 characters."},
+        webhook_url=STR),
+    "NewChannel": _obj(["kind", "slug", "settings"], kind=STR, slug=STR, name=STR,
+                       settings={"type": "object", "additionalProperties": STR}),
+    "InboundMessage": _obj(
+        ["id", "channel", "external_id", "kind", "text", "outcome", "received_at"], id=INT,
+        channel=STR, external_id=STR,
+        kind={"enum": ["message", "edit", "delete", "echo", "status", "other"]}, text=STR,
+        media={"type": "array", "items": _obj(["url"], url=STR, type=STR)},
+        conversation=STR, reply_to={"type": ["string", "null"]},
+        author={"type": ["object", "null"]},
+        outcome={"type": "string", "description": "thread, joined, staff_reply, echo, edited, "
+                                                  "hidden, status, linked, ignored or failed"},
+        error={"type": ["string", "null"]}, thread_id={"type": ["integer", "null"]},
+        post_id={"type": ["integer", "null"]}, comment_id={"type": ["integer", "null"]},
+        sent_at=TIME, received_at=TIME),
+    "OutboundMessage": _obj(
+        ["id", "channel", "kind", "idempotency_key", "state", "attempts"], id=INT, channel=STR,
+        kind={"enum": ["ack", "answer", "notice"]}, idempotency_key=STR, inbound_id=INT,
+        thread_id={"type": ["integer", "null"]}, post_id={"type": ["integer", "null"]},
+        text=STR, state={"enum": ["pending", "sending", "sent", "delivered", "read", "failed",
+                                  "held", "cancelled"]},
+        attempts=INT, next_attempt_at=TIME, sent_at={"type": ["string", "null"]},
+        external_id={"type": ["string", "null"]}, last_error={"type": ["string", "null"]}),
+    "LinkedIdentity": _obj(["channel", "kind", "external_id"], channel=STR, kind=STR,
+                           external_id=STR, handle=STR, display_name=STR, linked_at=TIME),
     "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR, field=STR)),
     "Author": _obj(["id", "username", "rank"], id=INT, username=STR, reputation=INT, rank=STR),
     "Badge": _obj(["name", "description", "awarded_at"], name=STR, description=STR,
@@ -228,6 +260,39 @@ PATHS = {
                    _ref("Following"), errors=(401, 403, 404), auth=True),
         "delete": _op("Stop following the thread", 200, _ref("Following"),
                       errors=(401, 403, 404), auth=True)},
+    "/bridge/channels": {
+        "get": _op("Configured social channels, secrets masked (staff)", 200,
+                   _list_of("Channel"), errors=(401, 403), auth=True),
+        "post": _op("Add a channel (admins); each kind lists its settings in docs/BRIDGE.md",
+                    201, _ref("Channel"), errors=(400, 401, 403, 413, 422), auth=True,
+                    body=_ref("NewChannel"))},
+    "/bridge/inbound": {
+        "get": _op("What channels sent us, newest first (staff)", 200,
+                   _list_of("InboundMessage"), errors=(400, 401, 403), auth=True,
+                   params=LIST_PARAMS)},
+    "/bridge/inbound/{inbound_id}/retry": {
+        "parameters": [_path("inbound_id")],
+        "post": _op("Take in again a message whose intake failed (staff)", 200,
+                    _ref("InboundMessage"), errors=(401, 403, 404, 422), auth=True)},
+    "/bridge/outbox": {
+        "get": _op("Replies owed or sent to customers on their channels, newest first (staff)",
+                   200, _list_of("OutboundMessage"), errors=(400, 401, 403, 422), auth=True,
+                   params=[_query("state", STR, "Only replies in this state."), *LIST_PARAMS])},
+    "/bridge/outbox/{reply_id}/retry": {
+        "parameters": [_path("reply_id")],
+        "post": _op("Send a failed, held or waiting reply again now (staff)", 200,
+                    _ref("OutboundMessage"), errors=(401, 403, 404, 422), auth=True)},
+    "/bridge/outbox/{reply_id}/cancel": {
+        "parameters": [_path("reply_id")],
+        "post": _op("Never send this reply (staff)", 200, _ref("OutboundMessage"),
+                    errors=(401, 403, 404, 422), auth=True)},
+    "/me/link-code": {
+        "post": _op("A one-time code to send from a social account to link it to yours", 201,
+                    _obj(["code", "send", "expires_in"], code=STR, send=STR, expires_in=INT),
+                    errors=(401, 403), auth=True)},
+    "/me/linked-identities": {
+        "get": _op("Social accounts linked to the caller's account", 200,
+                   _list_of("LinkedIdentity"), errors=(401,), auth=True)},
     "/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
 }
 

@@ -1,0 +1,113 @@
+"""API: the social bridge for staff (channels, inbound messages, the outbox) and for members
+(link codes, linked identities). The same rules as the staff pages, through services.bridge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from community.services import bridge
+from community.services.errors import Invalid
+from community.views.api import bp, json_body, limit_arg, list_response, require_actor, schemas
+
+
+def channel(item) -> dict[str, Any]:
+    return {"id": item.id, "kind": item.kind, "slug": item.slug, "name": item.name,
+            "enabled": item.is_enabled, "settings": bridge.masked_settings(item),
+            "webhook_url": bridge.webhook_link(item)}
+
+
+def inbound(item) -> dict[str, Any]:
+    identity = item.identity
+    return {"id": item.id, "channel": item.channel.slug, "external_id": item.external_id,
+            "kind": item.kind, "text": item.text, "media": item.media,
+            "conversation": item.conversation, "reply_to": item.reply_to,
+            "author": None if identity is None else {
+                "external_id": identity.external_id, "handle": identity.handle,
+                "display_name": identity.display_name, "user": schemas.author(identity.author)},
+            "outcome": item.outcome, "error": item.error or None, "thread_id": item.thread_id,
+            "post_id": item.post_id, "comment_id": item.comment_id,
+            "sent_at": schemas._time(item.sent_at), "received_at": schemas._time(item.received_at)}
+
+
+def reply(item) -> dict[str, Any]:
+    return {"id": item.id, "channel": item.channel.slug, "kind": item.kind,
+            "idempotency_key": item.idempotency_key, "inbound_id": item.inbound_id,
+            "thread_id": item.thread_id, "post_id": item.post_id, "text": item.text,
+            "state": item.state, "attempts": item.attempts,
+            "next_attempt_at": schemas._time(item.next_attempt_at),
+            "sent_at": schemas._time(item.sent_at) if item.sent_at else None,
+            "external_id": item.external_id, "last_error": item.last_error or None}
+
+
+@bp.get("/bridge/channels")
+def list_channels():
+    return {"items": [channel(item) for item in bridge.channels(require_actor())],
+            "next_cursor": None}
+
+
+@bp.post("/bridge/channels")
+def create_channel():
+    actor = require_actor()
+    data = json_body()
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
+        raise Invalid("settings", "channel.settings", "settings is an object of strings.")
+    fields = {name: data.get(name, "") for name in ("kind", "slug", "name")}
+    for name, value in fields.items():
+        if not isinstance(value, str):
+            raise Invalid(name, f"{name}.invalid", f"{name} is a string.")
+    return channel(bridge.add_channel(actor, fields["kind"], fields["slug"], settings,
+                                      name=fields["name"])), 201
+
+
+@bp.get("/bridge/inbound")
+def list_inbound():
+    page = bridge.recent_inbound(require_actor(), cursor=request.args.get("cursor") or None,
+                                 limit=limit_arg())
+    return list_response(page, inbound)
+
+
+@bp.post("/bridge/inbound/<int:inbound_id>/retry")
+def retry_inbound(inbound_id: int):
+    actor = require_actor()
+    row = bridge.get_inbound(actor, inbound_id)
+    bridge.retry_intake(actor, row)
+    return inbound(bridge.get_inbound(actor, inbound_id))
+
+
+@bp.get("/bridge/outbox")
+def list_outbox():
+    page = bridge.outbox(require_actor(), request.args.get("state") or None,
+                         cursor=request.args.get("cursor") or None, limit=limit_arg())
+    return list_response(page, reply)
+
+
+@bp.post("/bridge/outbox/<int:reply_id>/retry")
+def retry_reply(reply_id: int):
+    actor = require_actor()
+    return reply(bridge.retry(actor, bridge.get_reply(actor, reply_id)))
+
+
+@bp.post("/bridge/outbox/<int:reply_id>/cancel")
+def cancel_reply(reply_id: int):
+    actor = require_actor()
+    return reply(bridge.cancel(actor, bridge.get_reply(actor, reply_id)))
+
+
+@bp.post("/me/link-code")
+def link_code():
+    code = bridge.new_link_code(require_actor())
+    return {"code": code, "send": f"LINK {code}",
+            "expires_in": int(bridge.LINK_CODE_LIFETIME.total_seconds())}, 201
+
+
+@bp.get("/me/linked-identities")
+def linked_identities():
+    return {"items": [{"channel": item.channel.slug, "kind": item.channel.kind,
+                       "external_id": item.external_id, "handle": item.handle,
+                       "display_name": item.display_name,
+                       "linked_at": schemas._time(item.linked_at)}
+                      for item in bridge.linked_identities(require_actor())],
+            "next_cursor": None}
