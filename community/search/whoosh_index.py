@@ -20,21 +20,22 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-import bleach
 from whoosh import writing
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.qparser import (FuzzyTermPlugin, MultifieldParser, OperatorsPlugin, PrefixPlugin,
                             QueryParser, SingleQuotePlugin, WildcardPlugin)
 from whoosh.reading import ReaderClosed
-from whoosh.query import And, DateRange, NullQuery, Or, Term
+from whoosh.query import And, DateRange, NullQuery, Or, Phrase, Prefix, Term
 
 from community.search import Drift, Hit, Results, SearchQuery
 from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
 from community.search.documents import SearchDocument
+from community.search.evaluate import View, segment_key, top
+from community.search.snippets import highlight
 
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
+SNIPPET_FIELDS = ("body", "answers")   # where snippets come from, in this order
 # Solved threads first among equals; votes count a little.
 SOLVED_BOOST = 1.6
 RERANK_DEPTH = 60
@@ -44,7 +45,8 @@ SIMILAR_TERMS = 12
 # index, so a change to _schema() or to analysis.py reaches an existing index only when it is
 # recreated: bump the version with such a change, and on_disk finds no index by the new name,
 # recreates it and flags it for a rebuild from the database.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+PARSED_QUERIES = 2048        # parsed query texts kept (parsing costs more than a cached query)
 INDEX_NAME = f"community_v{SCHEMA_VERSION}"
 
 
@@ -72,13 +74,14 @@ class _RamStorage(RamStorage):
 def _schema() -> Schema:
     text = analyzer()
     return Schema(
-        id=ID(stored=True, unique=True),
+        # id, status and score are columns too: ranking and paging read them for many hits.
+        id=ID(stored=True, unique=True, sortable=True),
         title=TEXT(analyzer=text, stored=True, field_boost=3.0, spelling=True),
         body=TEXT(analyzer=text, stored=True),
         answers=TEXT(analyzer=text, stored=True),
         best=TEXT(analyzer=text, field_boost=1.5),
         tags=KEYWORD(stored=True, scorable=True, field_boost=2.0, analyzer=tags_analyzer()),
-        status=ID(stored=True),
+        status=ID(stored=True, sortable=True),
         author=ID(stored=True),
         created=DATETIME(stored=True, sortable=True),
         activity=DATETIME(sortable=True),
@@ -126,6 +129,12 @@ class WhooshIndex:
         self.needs_rebuild = needs_rebuild
         self._parser = _plain_syntax(MultifieldParser(TEXT_FIELDS, index.schema))
         self._words = _plain_syntax(QueryParser("words", index.schema))
+        self._parsed: dict[str, object] = {}
+        # Evaluation caches (search/evaluate.py): per segment (segments never change) and per
+        # searcher contents (statistics and scores change with every commit).
+        self._segments: dict = {}
+        self._views: dict = {}
+        self._views_lock = threading.Lock()
 
     @classmethod
     def on_disk(cls, path: str) -> WhooshIndex:
@@ -222,7 +231,25 @@ class WhooshIndex:
         self._local.searcher = (generation, searcher)
         return searcher
 
-    def _filter(self, query: SearchQuery):
+    def _view(self, searcher) -> View:
+        """The evaluation caches for what `searcher` sees, shared by every thread that sees the
+        same commit (a searcher opened just after a commit gets its own)."""
+        reader = searcher.reader()
+        key = (reader.generation(), tuple(segment_key(leaf) for leaf, _ in reader.leaf_readers()))
+        view = self._views.get(key)
+        if view is None:
+            view = View(searcher, self._segments)
+            with self._views_lock:
+                self._views[key] = view
+                while len(self._views) > 2:  # this commit's and, briefly, the one before
+                    self._views.pop(next(iter(self._views)))
+                live = {segment_key(leaf) for leaf, _ in reader.leaf_readers()}
+                for stale in [k for k in self._segments if k not in live]:
+                    if not any(stale in k[1] for k in self._views):
+                        self._segments.pop(stale, None)
+        return view
+
+    def _filters(self, query: SearchQuery) -> list:
         terms = []
         if query.status:
             terms.append(Term("status", query.status))
@@ -233,10 +260,20 @@ class WhooshIndex:
         if query.since or query.until:
             terms.append(DateRange("created", query.since and _naive(query.since),
                                    query.until and _naive(query.until)))
-        return And(terms) if terms else None
+        return terms
 
     def _parse(self, text: str):
-        """The query as typed, its last word also matching as a prefix (people are still typing)."""
+        """The query as typed, its last word also matching as a prefix (people are still typing).
+        Parsed once per text: Whoosh's parser costs about a millisecond."""
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            parsed = self._parse_new(text)
+            if len(self._parsed) >= PARSED_QUERIES:
+                self._parsed.clear()
+            self._parsed[text] = parsed
+        return parsed
+
+    def _parse_new(self, text: str):
         words = text.split()
         last = words[-1] if words else ""
         if not (last.isalnum() and len(last) >= 3 and text.count('"') % 2 == 0):
@@ -283,31 +320,36 @@ class WhooshIndex:
         return Results(hits, total, suggestion=corrected, corrected=bool(total))
 
     def _run(self, searcher, parsed, query: SearchQuery) -> tuple[list[Hit], int]:
+        """One page of hits and the exact number of matches, evaluated in bulk
+        (search/evaluate.py) on this commit's caches."""
+        view = self._view(searcher)
+        scores = view.evaluate(searcher, parsed)
+        allowed = None
+        for condition in self._filters(query):
+            docs = view.docs(searcher, condition)
+            allowed = docs if allowed is None else allowed & docs
         window = query.offset + query.limit
         if query.sort == "recent":
-            depth = window
-            results = searcher.search(parsed, filter=self._filter(query), limit=depth,
-                                      sortedby="activity", reverse=True)
-            ranked = [(hit, hit.score or 0.0) for hit in results]
+            activity = view.column_key("activity")
+            ranked, total = top(scores, allowed, window,
+                                key=lambda docnum: (activity(docnum), docnum))
         else:
-            depth = max(RERANK_DEPTH, window)
-            results = searcher.search(parsed, filter=self._filter(query), limit=depth)
-            ranked = sorted(((hit, self._rank(hit)) for hit in results),
-                            key=lambda pair: (-pair[1], -int(pair[0]["id"])))
-        results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
-        results.formatter = HtmlFormatter(tagname="mark", classname="", termclass="")
+            best, total = top(scores, allowed, max(RERANK_DEPTH, window))
+            ranked = sorted(((docnum, self._rank(view, docnum, score)) for docnum, score in best),
+                            key=lambda pair: (-pair[1], -int(view.column("id", pair[0]))))
         page = ranked[query.offset:window]
-        # Exact, as the API's total and next cursor need. Fewer hits than the window are all the
-        # hits; only a full window is counted by len(), which runs the query again. (Whoosh's
-        # estimated_length() counts a thread once per field it matches in and ignores filters.)
-        scored = results.scored_length()
-        total = scored if scored < depth else len(results)
-        return [Hit(int(hit["id"]), score, _snippet(hit)) for hit, score in page], total
+        if not page:
+            return [], total
+        terms = _highlight_terms(searcher, parsed)
+        return [Hit(int(view.column("id", docnum)), score,
+                    _snippet(searcher.stored_fields(docnum), terms))
+                for docnum, score in page], total
 
     @staticmethod
-    def _rank(hit) -> float:
-        boost = SOLVED_BOOST if hit["status"] == "solved" else 1.0
-        return hit.score * boost * (1 + 0.02 * max(0, min(hit["score"], 25)))
+    def _rank(view: View, docnum: int, score: float) -> float:
+        boost = SOLVED_BOOST if view.column("status", docnum) == "solved" else 1.0
+        votes = view.column("score", docnum) or 0
+        return score * boost * (1 + 0.02 * max(0, min(votes, 25)))
 
     @_fresh_on_closed
     def similar(self, text: str, limit: int = 5, exclude: int | None = None) -> list[Hit]:
@@ -321,14 +363,20 @@ class WhooshIndex:
         query = Or([Term(field, term, boost=boost) for term in terms
                     for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
         searcher = self._searcher()
-        mask = Term("id", str(exclude)) if exclude is not None else None
-        results = searcher.search(query, limit=limit * 4, mask=mask)
-        if results.is_empty():
+        view = self._view(searcher)
+        scores = view.evaluate(searcher, query)
+        if exclude is not None:
+            excluded = searcher.document_number(id=str(exclude))
+            if excluded is not None and excluded in scores:
+                scores = dict(scores)
+                del scores[excluded]
+        best, _ = top(scores, None, limit * 4)
+        if not best:
             return []
-        floor = results[0].score * 0.25  # drop matches on one stray common word
-        ranked = sorted((hit for hit in results if hit.score >= floor),
-                        key=lambda hit: (hit["status"] != "solved", -hit.score))
-        return [Hit(int(hit["id"]), hit.score, "") for hit in ranked[:limit]]
+        floor = best[0][1] * 0.25  # drop matches on one stray common word
+        ranked = sorted((pair for pair in best if pair[1] >= floor),
+                        key=lambda pair: (view.column("status", pair[0]) != "solved", -pair[1]))
+        return [Hit(int(view.column("id", docnum)), score, "") for docnum, score in ranked[:limit]]
 
     def check(self, documents: Iterable[SearchDocument]) -> Drift:
         indexed = {int(fields["id"]): fields.get("fingerprint")
@@ -339,11 +387,33 @@ class WhooshIndex:
                      stale=sorted(i for i in set(wanted) & set(indexed) if wanted[i] != indexed[i]))
 
 
-def _snippet(hit) -> str:
+def _highlight_terms(searcher, parsed) -> dict[str, tuple[frozenset, tuple]]:
+    """The analysed words (and typed prefixes) a query looks for in the snippet fields."""
+    words: dict[str, set] = {field: set() for field in SNIPPET_FIELDS}
+    prefixes: dict[str, list] = {field: [] for field in SNIPPET_FIELDS}
+    for leaf in parsed.leaves():
+        field = getattr(leaf, "fieldname", None)
+        if field not in words:
+            continue
+        if isinstance(leaf, Prefix):
+            prefixes[field].append(leaf.text.lower())
+        elif type(leaf) is Term:
+            words[field].add(leaf.text)
+        elif isinstance(leaf, Phrase):
+            words[field].update(leaf.words)
+        else:  # fuzzy terms and the like: the words they stand for in this index
+            schema_field = searcher.schema[field]
+            words[field].update(schema_field.from_bytes(text) for name, text in
+                                leaf.existing_terms(searcher.reader(), expand=True)
+                                if name == field)
+    return {field: (frozenset(words[field]), tuple(prefixes[field])) for field in SNIPPET_FIELDS}
+
+
+def _snippet(stored: dict, terms: dict[str, tuple[frozenset, tuple]]) -> str:
     """A highlighted extract from the question or the answers; plain text made safe either way."""
-    for field in ("body", "answers"):
-        fragment = hit.highlights(field, top=2)
+    for field in SNIPPET_FIELDS:
+        fragment = highlight(stored.get(field) or "", *terms[field])
         if fragment:
-            return bleach.clean(fragment, tags={"mark"}, attributes={}, strip=True)
+            return fragment
     # The body is plain text: text that looks like a tag is what the user wrote, so escape it.
-    return html.escape(hit.get("body", "")[:220], quote=False)
+    return html.escape(stored.get("body", "")[:220], quote=False)
