@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # The social bridge. The outbox worker runs as a thread in the server ("thread") or only as
     # `community bridge worker` processes ("off" here).
     "BRIDGE_WORKER": "thread",
+    # Webhooks store what arrived and answer at once; a background thread turns it into posts
+    # ("background"), or the request does before answering ("inline").
+    "BRIDGE_INTAKE": "background",
     "BRIDGE_WORKER_INTERVAL": 2.0,
     # Attempts before a reply is left failed for staff; backoff doubles from the first delay.
     "BRIDGE_MAX_ATTEMPTS": 8,

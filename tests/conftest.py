@@ -82,6 +82,9 @@ def app(tmp_path_factory):
         # Still scrypt, with a small work factor so hundreds of test users cost little.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SEARCH_BACKEND": "memory",
+        # Webhook tests look at the threads right after the delivery; test_intake.py covers
+        # the background intake that production uses.
+        "BRIDGE_INTAKE": "inline",
         "SERVER_NAME": None,
     })
     with app.app_context():

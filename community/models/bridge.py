@@ -95,6 +95,9 @@ class InboundMessage(db.Model):
     # The channel's id for this event; with the channel, the de-duplication key.
     external_id: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(12))  # message, edit, delete, echo, status
+    # Who sent it, as the channel said (external_id, handle, display_name, is_brand); intake
+    # turns it into `identity`.
+    author: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     identity_id: Mapped[int | None] = mapped_column(
         ForeignKey("bridge_identities.id", ondelete="SET NULL"))
     conversation: Mapped[str] = mapped_column(String(300), default="")
@@ -109,9 +112,9 @@ class InboundMessage(db.Model):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sent_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    payload: Mapped[str] = mapped_column(Text)  # the raw delivery, as received
+    payload: Mapped[str] = mapped_column(Text, deferred=True)  # the raw delivery, as received
     # What became of it: thread (new), joined, staff_reply, edited, hidden, status, linked, ignored.
-    outcome: Mapped[str] = mapped_column(String(16), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="", index=True)
     error: Mapped[str] = mapped_column(Text, default="")  # why intake failed, for staff
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"),
                                                   index=True)

@@ -34,9 +34,13 @@ CRASHED = ("A worker stopped while sending this and the channel cannot be asked 
 
 
 def run_once(limit: int = 100) -> Counter[str]:
-    """Poll due channels, reconcile stale sends, then send everything due. Outcome counts."""
+    """Poll due channels, take in messages a stopped process left, reconcile stale sends, then
+    send everything due. Outcome counts."""
     counts: Counter[str] = Counter()
     poll_due_channels(counts)
+    taken_in = bridge.intake_leftovers()
+    if taken_in:
+        counts["taken_in"] += taken_in
     counts.update(reconcile_stale())
     while True:
         claimed = claim(limit)

@@ -29,7 +29,8 @@ class LostRace(Exception):
     """Raised inside a use-case when a compare-and-set matched no row."""
 
 
-def _retryable(exc: Exception) -> bool:
+def is_conflict(exc: Exception) -> bool:
+    """True for the errors of a lost race, which running the use-case again resolves."""
     if isinstance(exc, (LostRace, IntegrityError)):
         return True
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
@@ -48,7 +49,7 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
             try:
                 return func(*args, **kwargs)
             except Exception as exc:
-                if not _retryable(exc) or attempt == ATTEMPTS - 1:
+                if not is_conflict(exc) or attempt == ATTEMPTS - 1:
                     raise
                 db.session.rollback()
                 time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))

@@ -71,6 +71,7 @@ def upgrade():
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=300), nullable=False),
     sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('author', sa.JSON(), nullable=True),
     sa.Column('identity_id', sa.Integer(), nullable=True),
     sa.Column('conversation', sa.String(length=300), nullable=False),
     sa.Column('reply_to', sa.String(length=300), nullable=True),
@@ -97,6 +98,7 @@ def upgrade():
     )
     with op.batch_alter_table('bridge_inbound', schema=None) as batch_op:
         batch_op.create_index('ix_bridge_inbound_conversation', ['channel_id', 'conversation'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bridge_inbound_outcome'), ['outcome'], unique=False)
         batch_op.create_index(batch_op.f('ix_bridge_inbound_received_at'), ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_bridge_inbound_thread_id'), ['thread_id'], unique=False)
 
@@ -141,6 +143,7 @@ def downgrade():
     with op.batch_alter_table('bridge_inbound', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bridge_inbound_thread_id'))
         batch_op.drop_index(batch_op.f('ix_bridge_inbound_received_at'))
+        batch_op.drop_index(batch_op.f('ix_bridge_inbound_outcome'))
         batch_op.drop_index('ix_bridge_inbound_conversation')
 
     op.drop_table('bridge_inbound')
