@@ -12,9 +12,9 @@ from flask import (Blueprint, Flask, current_app, flash, redirect, render_templa
 from flask_login import current_user, login_required
 
 from community import mail
-from community.extensions import csrf
+from community.extensions import csrf, limiter
 from community.models import Notification, User
-from community.security import current_actor
+from community.security import current_actor, rate_limit_key
 from community.services import events, notifications, threads
 from community.services.background import Worker
 from community.services.errors import Invalid
@@ -23,6 +23,9 @@ from community.views.urls import thread_url
 
 bp = Blueprint("notifications", __name__)
 log = logging.getLogger(__name__)
+
+post_limit = limiter.limit(lambda: current_app.config["RATELIMIT_POST"], methods=["POST"],
+                           key_func=rate_limit_key)
 
 _WORKER = "community.notifications_worker"
 _MAILER = "community.mailer"
@@ -123,6 +126,7 @@ def unsubscribe(token: str):
 
 @bp.post("/threads/<int:thread_id>/follow")
 @login_required
+@post_limit
 def follow(thread_id: int):
     actor = current_actor()
     thread = threads.get_thread(actor, thread_id)

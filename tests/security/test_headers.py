@@ -71,8 +71,11 @@ def site(app):
         thread = make_thread(users.asker, tags=("roaming",))
         answer = make_answer(users.helper, thread)
         threads.comment(users.helper, answer, "Thanks, that worked.")
+        from community.services import notifications
+
         return {"thread_id": thread.id, "post_id": thread.question.id, "user_id": users.asker.id,
-                "slug": "sample-slug", "tag": "roaming", "filename": "js/site.js"}
+                "slug": "sample-slug", "tag": "roaming", "filename": "js/site.js",
+                "token": notifications.unsubscribe_token(users.asker)}
 
 
 def _exists(app, query) -> bool:

@@ -21,7 +21,7 @@ from community.services import answers
 from tests.factories import make_answer, make_thread, make_user
 
 ACTIONS = ("ask", "answer", "comment", "edit_own", "edit_other", "accept", "unaccept", "endorse",
-           "unendorse", "upvote", "downvote", "vote_own")
+           "unendorse", "upvote", "downvote", "vote_own", "follow")
 # asker: wrote the thread; member: another plain member; trusted: a member with the reputation
 # to edit others' posts; suspended: the asker, suspended (so suspension is the only reason left).
 ROLES = ("anonymous", "asker", "member", "trusted", "suspended", "staff", "moderator", "admin")
@@ -56,6 +56,8 @@ MATRIX = {
     "upvote":     _row(LOGIN,    OK,         OK,         OK,         SUSPENDED, OK,   OK,       OK),
     "downvote":   _row(LOGIN,    LOW_REP,    LOW_REP,    OK,         SUSPENDED, OK,   OK,       OK),
     "vote_own":   _row(LOGIN,    OWN_POST,   OWN_POST,   OWN_POST,   SUSPENDED, OWN_POST, OWN_POST, OWN_POST),
+    # Following only changes what the follower is told: suspension does not stop it.
+    "follow":     _row(LOGIN,    OK,         OK,         OK,         OK,        OK,   OK,       OK),
 }
 # On a locked thread only moderators and admins may still reply (DESIGN.md: moderators lock).
 LOCKED_MATRIX = {
@@ -130,6 +132,7 @@ def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
         "upvote": ("PUT", f"/api/v1/posts/{answer.id}/vote", {"value": 1}),
         "downvote": ("PUT", f"/api/v1/posts/{answer.id}/vote", {"value": -1}),
         "vote_own": ("PUT", f"/api/v1/posts/{target.id}/vote", {"value": 1}),
+        "follow": ("PUT", f"/api/v1/threads/{thread.id}/follow", None),
     }[action]
 
 
@@ -157,6 +160,8 @@ def check_effect(action: str, world: World, data: dict) -> None:
         assert data["endorsed"]["by"]["id"] == actor.id
     elif action == "unendorse":
         assert data["endorsed"] is None
+    elif action == "follow":
+        assert data == {"thread_id": world.thread.id, "following": True}
     elif action in ("upvote", "downvote"):
         value = 1 if action == "upvote" else -1
         assert (data["post_id"], data["value"], data["score"]) == (answer.id, value, value)

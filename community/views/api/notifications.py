@@ -8,7 +8,7 @@ from flask import request
 
 from community.services import notifications, threads
 from community.services.errors import BadRequest
-from community.views.api import bp, json_body, limit_arg, require_actor, schemas
+from community.views.api import bp, json_body, limit_arg, post_limit, require_actor, schemas
 from community.views.notifications import describe, target_url
 
 
@@ -78,6 +78,7 @@ def following(thread_id: int):
 
 
 @bp.put("/threads/<int:thread_id>/follow")
+@post_limit
 def follow(thread_id: int):
     actor = require_actor()
     thread = threads.get_thread(actor, thread_id)
@@ -85,6 +86,7 @@ def follow(thread_id: int):
 
 
 @bp.delete("/threads/<int:thread_id>/follow")
+@post_limit
 def unfollow(thread_id: int):
     actor = require_actor()
     thread = threads.get_thread(actor, thread_id)
