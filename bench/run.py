@@ -12,7 +12,10 @@
    community (or one loaded at BENCH_SEARCH_SCALE) and on the Stack Exchange corpus.
 5. Live fan-out (bench/live_bench.py): 200 Socket.IO clients in one thread's room, answers posted
    through the API, time from each API response to receipt at every client (p50, p99).
-6. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
+6. Webhook ingest (bench/bridge_bench.py): a burst of signed generic-channel deliveries into one
+   server process, on SQLite and (with BENCH_DATABASE_URL) PostgreSQL: accepted per second,
+   threads per second end to end, and an audit that nothing was lost or stored twice.
+7. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
 
 See bench/README.md for the knobs and how to read the figures.
 """
@@ -40,6 +43,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
+import bridge_bench  # noqa: E402
 import live_bench  # noqa: E402
 import load  # noqa: E402
 import loadgen  # noqa: E402
@@ -510,6 +514,10 @@ def main() -> int:
         live = (live_bench.for_make_bench(workdir, None, say)
                 if live_bench.enabled() else {"live_clients": 0})
 
+        # Webhook ingest (issue #5): its own instances, one server process each.
+        ingest = (bridge_bench.for_make_bench(workdir, database_url, say)
+                  if bridge_bench.enabled() else {"bridge_sqlite_deliveries": 0})
+
         thread, ceiling = results["thread_page"], results["ceiling"]
         home, deep = results["home_page"], results["deep_page"]
         member_page, member_home = results["thread_page_member"], results["home_page_member"]
@@ -595,6 +603,7 @@ def main() -> int:
         details = summary.pop("details")
         summary.update(search)
         summary.update(live)
+        summary.update(ingest)
         summary["details"] = details
         out_dir = BENCH_DIR / "results"
         out_dir.mkdir(exist_ok=True)
