@@ -75,12 +75,16 @@ def _rooms_handler(action: Callable[[str], None]) -> Callable[[Any], dict[str, A
     def handler(data: Any = None) -> dict[str, Any]:
         try:
             rooms = live.rooms_to_join(_viewer(), data)
+            for room in rooms:
+                action(room)
         except DomainError as exc:
             return {"error": {"code": exc.code, "message": exc.message}}
+        except (KeyError, ValueError):
+            # The client went away while we were checking (a page navigating on): nobody to
+            # answer, and nothing to clean up.
+            return {"error": {"code": "socket.gone", "message": "Disconnected."}}
         finally:
             db.session.remove()
-        for room in rooms:
-            action(room)
         return {"ok": True, "rooms": rooms}
     return handler
 
@@ -243,6 +247,15 @@ def failures() -> list[str]:
     return current_app.extensions[_WORKER].failures
 
 
+def _anyone_listening(app: Flask) -> bool:
+    """False when no socket is open to this process and no other process shares its events:
+    then building payloads (rendering answers, reading the thread back) would be for nobody."""
+    if app.config["SOCKETIO_MESSAGE_QUEUE"]:
+        return True
+    server = getattr(socketio, "server", None)
+    return server is None or bool(server.eio.sockets)
+
+
 def init_app(app: Flask) -> None:
     socketio.on_event("connect", on_connect)
     socketio.on_event("join", on_join)
@@ -250,7 +263,7 @@ def init_app(app: Flask) -> None:
     worker = app.extensions[_WORKER] = Worker(app, "realtime", _deliver)
 
     def on_commit(event: events.Event) -> None:
-        if event.name in BUILDERS:
+        if event.name in BUILDERS and _anyone_listening(app):
             worker.submit(event)
 
     events.subscribe(app, on_commit)

@@ -18,6 +18,7 @@ from community.security import current_actor, rate_limit_key
 from community.services import events, notifications, threads
 from community.services.background import Worker
 from community.services.errors import Invalid
+from community.services.retry import retry_on_conflict
 from community.views.forms import ActionForm, NotificationSettingsForm, field_error
 from community.views.urls import thread_url
 
@@ -204,8 +205,11 @@ def failures() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
+    # Retried like a request's use-case: on SQLite a write that races a request's commit is
+    # refused ("database is locked") rather than waited for.
+    record = retry_on_conflict(notifications.record)
     recorder = app.extensions[_WORKER] = Worker(
-        app, "notifications", lambda event: notifications.record(event.name, event.data))
+        app, "notifications", lambda event: record(event.name, event.data))
     mailer = app.extensions[_MAILER] = Worker(app, "mailer", _send_immediately)
 
     def on_commit(event: events.Event) -> None:
