@@ -220,6 +220,8 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], Iterable[Emit]]] = {
     "answer.endorsed": _endorsement("answer.endorsed"),
     "answer.unendorsed": _endorsement("answer.unendorsed"),
     "notification.created": _notification_created,
+    # The bridge's new inbound messages, for the staff triage queue (payload as published).
+    "inbound.received": lambda data: [(live.TRIAGE, "inbound.received", dict(data))],
 }
 
 

@@ -119,6 +119,34 @@ def test_hidden_threads_reach_staff_only(ctx, users, connect, token_for, settle)
     assert staff.join(thread=hidden_id)["ok"] is True
 
 
+def test_a_hidden_answer_is_sent_to_staff_only(ctx, users, connect, token_for):
+    from sqlalchemy import update
+
+    from community.models import Post
+    from community.services import threads as thread_service
+    from community.services import votes
+
+    thread = factories.make_thread(users.asker, "One answer here will be hidden")
+    hidden = factories.make_answer(users.helper, thread, "Buy followers at spam.example")
+    shown = factories.make_answer(users.other, thread, "Check the APN settings.")
+    thread_id, hidden_id, shown_id = thread.id, hidden.id, shown.id
+    member = connect(token=_token(token_for, users.asker))
+    staff = connect(token=_token(token_for, users.staff))
+    member.join(thread=thread_id)
+    staff.join(thread=thread_id)
+    db.session.execute(update(Post).where(Post.id == hidden_id).values(is_hidden=True))
+    db.session.commit()
+
+    hidden = db.session.get(Post, hidden_id)
+    votes.cast_vote(users.staff, hidden, 1)
+    thread_service.comment(users.staff, hidden, "Hidden for spam.")
+    assert staff.wait_for("post.voted", post_id=hidden_id)["score"] == 1
+    assert staff.wait_for("comment.created", post_id=hidden_id)["html"]
+    votes.cast_vote(users.staff, db.session.get(Post, shown_id), 1)
+    member.wait_for("post.voted", post_id=shown_id)
+    assert not [e for e in member.events() if e[1].get("post_id") == hidden_id], member.seen
+
+
 def test_triage_is_for_staff_and_user_rooms_cannot_be_joined(ctx, users, connect, token_for):
     member = connect(token=_token(token_for, users.helper))
     staff = connect(token=_token(token_for, users.staff))
