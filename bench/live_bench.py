@@ -75,11 +75,12 @@ def _config(instance: Path, database_url: str | None) -> dict[str, Any]:
 
 
 def make_app():
-    """gunicorn entry: `live_bench:make_app()` with LIVE_BENCH_INSTANCE (and BENCH_DATABASE_URL)."""
+    """gunicorn entry: `live_bench:make_app()` with LIVE_BENCH_INSTANCE and LIVE_BENCH_DATABASE_URL
+    (empty: SQLite in the instance), so it always opens the database `_prepare` filled."""
     from community import create_app
 
     return create_app(_config(Path(os.environ["LIVE_BENCH_INSTANCE"]),
-                              os.environ.get("BENCH_DATABASE_URL") or None))
+                              os.environ.get("LIVE_BENCH_DATABASE_URL") or None))
 
 
 def _prepare(instance: Path, database_url: str | None) -> dict[str, Any]:
@@ -117,9 +118,8 @@ def _start_server(instance: Path, database_url: str | None, threads: int, log: P
     port = _free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
-    env.update({"LIVE_BENCH_INSTANCE": str(instance), "PYTHONDONTWRITEBYTECODE": "1"})
-    if database_url:
-        env["BENCH_DATABASE_URL"] = database_url
+    env.update({"LIVE_BENCH_INSTANCE": str(instance), "LIVE_BENCH_DATABASE_URL": database_url or "",
+                "PYTHONDONTWRITEBYTECODE": "1"})
     cmd = [str(gunicorn) if gunicorn.exists() else "gunicorn", "--worker-class", "gthread",
            "--workers", "1", "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
            "--pythonpath", str(BENCH_DIR), "--log-level", "warning", "--error-logfile", str(log),
