@@ -16,7 +16,8 @@ SOCKETIO_MESSAGE_QUEUE (Redis).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, current_app, render_template, request
 from flask_socketio import ConnectionRefusedError, join_room, leave_room

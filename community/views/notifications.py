@@ -7,8 +7,7 @@ import logging
 from email.message import EmailMessage
 from typing import Any
 
-from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from community import mail

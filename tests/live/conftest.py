@@ -43,7 +43,7 @@ class Listener:
     """A connected python-socketio client that records every event it receives."""
 
     client: Any
-    received: "queue.Queue[tuple[str, Any]]" = field(default_factory=queue.Queue)
+    received: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
     seen: list[tuple[str, Any]] = field(default_factory=list)
 
     def join(self, **target: Any) -> dict:
