@@ -167,7 +167,9 @@
 
   function newThreadsBar(bar) {
     var ids = {};
+    var tag = bar.dataset.liveTag;
     return function (data) {
+      if (tag && data.tags.indexOf(tag) === -1) { return; }  // a tag page counts its own tag only
       ids[data.thread_id] = true;
       var n = Object.keys(ids).length;
       bar.textContent = "";

@@ -61,6 +61,9 @@ def test_an_answer_posted_in_one_page_appears_in_the_other(app, page, artifacts,
     lister = page()              # another visitor, on the home page
     lister.page.goto("/")
     wait_live(lister.page)
+    tagged = page()              # and one on the roaming tag's list
+    tagged.page.goto("/tags/roaming")
+    wait_live(tagged.page)
 
     writer = page()              # bilal, answering through the ordinary form
     log_in(writer.page, "bilal", path)
@@ -91,8 +94,14 @@ def test_an_answer_posted_in_one_page_appears_in_the_other(app, page, artifacts,
         threads.ask(alice, "Wi-Fi calling drops after ten minutes", "Every call, at home.", "wifi")
         db.session.remove()
     expect(lister.page.locator("[data-live-lists]")).to_have_text("1 new question: show")
+    with app.app_context():  # a roaming question: the tag page counts this one only
+        alice = db.session.scalar(db.select(User).where(User.username == "alice"))
+        threads.ask(alice, "Roaming data is slow in Portugal", "Only 3G.", "roaming")
+        db.session.remove()
+    expect(lister.page.locator("[data-live-lists]")).to_have_text("2 new questions: show")
+    expect(tagged.page.locator("[data-live-lists]")).to_have_text("1 new question: show")
     reader.page.screenshot(path=str(artifacts / "live_answer.png"), full_page=True)
-    for watched in (reader, lister, writer):
+    for watched in (reader, lister, tagged, writer):
         assert watched.problems() == []
 
 
