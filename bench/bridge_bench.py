@@ -25,8 +25,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,21 +34,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
+from common import env_int, free_port, stop  # noqa: E402  (bench/ is on sys.path)
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 TARGET_PER_SECOND = 300.0
 SECRET = "bench-bridge-secret"
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(float(raw)) if raw not in (None, "") else default
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _config(instance: Path, database_url: str | None) -> dict[str, Any]:
@@ -175,7 +164,7 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     _prepare(instance, database_url, f"http://127.0.0.1:{sink.server_address[1]}/replies")
 
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
     env["BRIDGE_BENCH_INSTANCE"] = str(instance)
@@ -213,9 +202,7 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
             time.sleep(0.5)
         settled = time.monotonic() - started
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)  # lets the worker finish what it holds
-            server.wait(60)
+        stop(server, timeout=60)  # SIGTERM lets the worker finish what it holds
         sink.shutdown()
     audit = _audit(instance, database_url)
     rate = accepted / elapsed if elapsed else 0.0
@@ -261,15 +248,15 @@ def env_timeout() -> float:
 
 def enabled() -> bool:
     """BENCH_BRIDGE_DELIVERIES=0 leaves the ingest bench out of `make bench`."""
-    return _env_int("BENCH_BRIDGE_DELIVERIES", 10_000) > 0
+    return env_int("BENCH_BRIDGE_DELIVERIES", 10_000) > 0
 
 
 def for_make_bench(workdir: Path, database_url: str | None,
                    say: Callable[[str], None]) -> dict[str, Any]:
-    settings = dict(deliveries=_env_int("BENCH_BRIDGE_DELIVERIES", 10_000),
-                    processes=_env_int("BENCH_BRIDGE_PROCESSES", 2),
-                    clients=_env_int("BENCH_BRIDGE_CLIENTS", 16),
-                    threads=_env_int("BENCH_BRIDGE_THREADS", 8))
+    settings = dict(deliveries=env_int("BENCH_BRIDGE_DELIVERIES", 10_000),
+                    processes=env_int("BENCH_BRIDGE_PROCESSES", 2),
+                    clients=env_int("BENCH_BRIDGE_CLIENTS", 16),
+                    threads=env_int("BENCH_BRIDGE_THREADS", 8))
     summary = run(workdir, database_url=None, say=say, **settings)
     if database_url:
         summary.update(run(workdir, database_url=database_url, say=say, **settings))

@@ -25,8 +25,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,26 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common import env_float, env_int, free_port, stop as stop_server  # noqa: E402  (bench/ is on sys.path)
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 P99_TARGET_MS = 250.0
 PASSWORD = "bench-password-1"
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(float(raw)) if raw not in (None, "") else default
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -116,7 +100,7 @@ def _prepare(instance: Path, database_url: str | None) -> dict[str, Any]:
 
 
 def _start_server(instance: Path, database_url: str | None, threads: int, log: Path):
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
     env.update({"LIVE_BENCH_INSTANCE": str(instance), "LIVE_BENCH_DATABASE_URL": database_url or "",
@@ -139,18 +123,8 @@ def _start_server(instance: Path, database_url: str | None, threads: int, log: P
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    _stop(process)
+    stop_server(process)
     raise SystemExit(f"gunicorn did not answer within 60 s; see {log}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # ---- the clients (each batch in its own process) ------------------------------------------------
@@ -255,7 +229,7 @@ def run(workdir: Path, *, clients: int, answers: int, processes: int, gap: float
             worker.join(timeout=10)
             if worker.is_alive():
                 worker.kill()
-        _stop(server)
+        stop_server(server)
 
     from_response, from_request = [], []
     early = 0
@@ -295,16 +269,16 @@ def run(workdir: Path, *, clients: int, answers: int, processes: int, gap: float
 
 def enabled() -> bool:
     """BENCH_LIVE_CLIENTS=0 leaves the live bench out of `make bench`."""
-    return _env_int("BENCH_LIVE_CLIENTS", 200) > 0
+    return env_int("BENCH_LIVE_CLIENTS", 200) > 0
 
 
 def for_make_bench(workdir: Path, database_url: str | None,
                    say: Callable[[str], None]) -> dict[str, Any]:
     """Called by bench/run.py with its settings from the environment."""
-    return run(workdir, clients=_env_int("BENCH_LIVE_CLIENTS", 200),
-               answers=_env_int("BENCH_LIVE_ANSWERS", 20),
-               processes=_env_int("BENCH_LIVE_PROCESSES", 4),
-               gap=_env_float("BENCH_LIVE_GAP", 0.25), database_url=database_url, say=say)
+    return run(workdir, clients=env_int("BENCH_LIVE_CLIENTS", 200),
+               answers=env_int("BENCH_LIVE_ANSWERS", 20),
+               processes=env_int("BENCH_LIVE_PROCESSES", 4),
+               gap=env_float("BENCH_LIVE_GAP", 0.25), database_url=database_url, say=say)
 
 
 def main() -> int:

@@ -41,7 +41,14 @@ PRIORITY = ("accepted", "endorsed", "mention", "answer", "comment", "activity")
 # ---- following ------------------------------------------------------------------------------
 
 def _follow(user_id: int, thread_id: int) -> bool:
-    """Add a subscription unless there is one; True if added. Flushes, never commits."""
+    """Add a subscription unless there is one; True if added. Flushes, never commits.
+
+    Accounts nobody can log in to (a social customer's shadow account, a channel's team account)
+    follow nothing: they would never read what it brings.
+    """
+    user = db.session.get(User, user_id)
+    if user is None or user.password_hash is None:
+        return False
     if db.session.scalar(select(Subscription.id).where(Subscription.user_id == user_id,
                                                        Subscription.thread_id == thread_id)):
         return False
@@ -189,6 +196,10 @@ def record(name: str, data: dict[str, Any]) -> list[Notification]:
     thread, post, comment = target["thread"], target.get("post"), target.get("comment")
     staff_only = live.audience(thread, *(x for x in (post, comment) if x)) == live.STAFF
     kinds = recipients.kinds
+    if kinds:  # only people who can log in read notifications (not shadow or team accounts)
+        readers = set(db.session.scalars(select(User.id).where(
+            User.id.in_(list(kinds)), User.password_hash.is_not(None))))
+        kinds = {uid: kind for uid, kind in kinds.items() if uid in readers}
     if staff_only and kinds:
         staff = set(db.session.scalars(select(User.id).where(
             User.id.in_(list(kinds)), User.role.in_(("staff", "moderator", "admin")))))
