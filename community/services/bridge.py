@@ -203,7 +203,7 @@ def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | 
     payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     payload = payload.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     now = utcnow()
-    rows = [{
+    values = [{
         "channel_id": channel.id, "external_id": message.external_id[:300], "kind": message.kind,
         "conversation": message.conversation[:300],
         "reply_to": message.reply_to[:300] if message.reply_to else None,
@@ -213,14 +213,7 @@ def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | 
         "sent_at": message.sent_at, "received_at": now,
         "media": [dict(item) for item in message.media], "extra": dict(message.extra),
         "payload": payload, "outcome": "", "error": ""} for message in messages]
-    if not rows:
-        db.session.commit()
-        return []
-    insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
-              else sqlite_insert)
-    statement = (insert(InboundMessage).on_conflict_do_nothing(
-        index_elements=["channel_id", "external_id"]).returning(InboundMessage.id))
-    stored = [db.session.execute(statement.values(row)).scalar() for row in rows]
+    stored = [_insert_once(InboundMessage, ["channel_id", "external_id"], row) for row in values]
     db.session.commit()
     return [row_id for row_id in stored if row_id is not None]
 
@@ -275,6 +268,7 @@ def _identity(row: InboundMessage) -> ExternalIdentity | None:
     if author is None:
         return None
     channel = row.channel
+    customer = row.kind == MESSAGE and not author.is_brand
     lookup = select(ExternalIdentity).where(ExternalIdentity.channel_id == channel.id,
                                             ExternalIdentity.external_id == author.external_id)
     identity = db.session.scalar(lookup)
@@ -284,6 +278,9 @@ def _identity(row: InboundMessage) -> ExternalIdentity | None:
         try:
             with db.session.begin_nested():
                 identity = ExternalIdentity(channel_id=channel.id, external_id=author.external_id,
+                                            handle=author.handle,
+                                            display_name=author.display_name,
+                                            last_inbound_at=row.sent_at if customer else None,
                                             shadow_user=_author_user(channel, author))
                 db.session.add(identity)
         except IntegrityError:
@@ -292,7 +289,7 @@ def _identity(row: InboundMessage) -> ExternalIdentity | None:
         raise RuntimeError(f"could not create an identity for {author.external_id!r}")
     identity.handle = author.handle or identity.handle
     identity.display_name = author.display_name or identity.display_name
-    if row.kind == MESSAGE and not author.is_brand:
+    if customer:
         identity.last_inbound_at = max(filter(None, (identity.last_inbound_at, row.sent_at)))
     return identity
 
@@ -321,12 +318,12 @@ def _intake_once(inbound_id: int) -> str:
     if row is None or row.outcome not in ("", "failed"):
         return row.outcome if row else "missing"
     row.identity = _identity(row)
-    row.outcome = _INTAKE[row.kind](row)
+    outcome = row.outcome = _INTAKE[row.kind](row)
     row.error = ""
     events.publish("inbound.received", inbound_id=row.id, thread_id=row.thread_id,
-                   channel=row.channel.slug, outcome=row.outcome)
+                   channel=row.channel.slug, outcome=outcome)
     db.session.commit()
-    return row.outcome
+    return outcome
 
 
 def _take_message(row: InboundMessage) -> str:
@@ -539,20 +536,25 @@ def _title_of(row: InboundMessage) -> str:
 # ---- what we owe customers (outbox rows; services/outbox.py sends them) ---------------------
 
 def _owe(row: InboundMessage, kind: str, key: str, thread: Thread | None, post: Post | None,
-         text: str) -> OutboundMessage | None:
-    """Queue a reply to `row` once: a second call with the same key does nothing."""
-    if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
-        return None
-    reply = OutboundMessage(channel_id=row.channel_id, kind=kind, idempotency_key=key,
-                            inbound_id=row.id, thread_id=thread.id if thread else None,
-                            post_id=post.id if post else None, text=text)
-    try:
-        with db.session.begin_nested():
-            db.session.add(reply)
-    except IntegrityError:
-        return None
-    events.publish("outbox.queued", outbox_id=reply.id)
-    return reply
+         text: str) -> int | None:
+    """Queue a reply to `row` once: a second call with the same key does nothing (None)."""
+    reply_id = _insert_once(OutboundMessage, ["idempotency_key"], {
+        "channel_id": row.channel_id, "kind": kind, "idempotency_key": key, "inbound_id": row.id,
+        "thread_id": thread.id if thread else None, "post_id": post.id if post else None,
+        "text": text, "state": "pending", "attempts": 0, "next_attempt_at": utcnow(),
+        "last_error": "", "created_at": utcnow()})
+    if reply_id is not None:
+        events.publish("outbox.queued", outbox_id=reply_id)
+    return reply_id
+
+
+def _insert_once(model, unique: list[str], values: dict) -> int | None:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING: the new row's id, or None if it existed."""
+    insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
+              else sqlite_insert)
+    statement = insert(model).values(values).on_conflict_do_nothing(
+        index_elements=unique).returning(model.id)
+    return db.session.execute(statement).scalar()
 
 
 def _settle_answer(event: events.Event) -> None:
