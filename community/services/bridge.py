@@ -3,9 +3,10 @@ owing replies (the outbox rows; `services/outbox.py` sends them).
 
 A delivery is verified on its raw bytes, then every event in it is stored as an
 `InboundMessage` in one commit: from then on it cannot be lost, and a repeat delivery of the
-same external id stores nothing new. Each stored message then goes through intake in its own
-transaction; one that fails is marked `failed` with the error, for staff, and does not stop the
-others.
+same external id stores nothing new. The webhook answers at once; each stored message then goes
+through intake (on the intake thread, or inline) in its own transaction. One that fails is
+marked `failed` with the error, for staff, and does not stop the others; one the process never
+got to is picked up by the outbox worker (`intake_leftovers`).
 """
 
 from __future__ import annotations
