@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -86,7 +87,7 @@ class BaseAdapter:
             raise SendError(f"could not reach {url}: {exc}") from exc  # nothing was sent
         except httpx.HTTPError as exc:
             raise SendUncertain(f"no answer from {url}: {exc!r}") from exc
-        if response.status_code == 429 or response.status_code >= 500 or response.status_code == 408:
+        if response.status_code in (408, 429) or response.status_code >= 500:
             raise self.refine_error(response, SendError(_describe(response),
                                                         retry_after=retry_after(response)))
         if response.status_code >= 400:
@@ -95,6 +96,39 @@ class BaseAdapter:
             return response.json()
         except ValueError:
             return {}
+
+
+class PolledAdapter(BaseAdapter):
+    """A channel we fetch from on a schedule (it has no webhook of its own)."""
+
+    @property
+    def poll_seconds(self) -> float:
+        return number(self.settings.get("poll_seconds"), 60.0)
+
+    def verify(self, request: WebhookRequest) -> None:
+        raise SignatureError(f"{self.kind} channels are polled; they take no webhook deliveries")
+
+
+def load_json(body: bytes) -> Any:
+    """A delivery's JSON, or PayloadError."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise PayloadError(f"body is not JSON: {exc}") from None
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects in a JSON list (anything else in it, or a non-list, gives nothing)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def number(value: Any, default: float) -> float:
+    """A positive number from a setting, or the default."""
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return default
+    return result if result > 0 else default
 
 
 def _describe(response: httpx.Response) -> str:

@@ -26,7 +26,8 @@ from community.bridge import (
     SignatureError,
     WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, header, hmac_sha256, require_signature, timestamp
+from community.bridge.base import (BaseAdapter, header, hmac_sha256, load_json, require_signature,
+                                   timestamp)
 
 MAX_SKEW_SECONDS = 300
 TYPES = {"message": MESSAGE, "edit": EDIT, "delete": DELETE, "status": STATUS}
@@ -67,10 +68,7 @@ class GenericAdapter(BaseAdapter):
         require_signature(expected, header(request, "X-Bridge-Signature"))
 
     def parse(self, body: bytes) -> list[NormalizedMessage]:
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
+        document = load_json(body)
         items = document.get("activities") if isinstance(document, dict) else None
         if items is None:
             items = [document]

@@ -26,10 +26,8 @@ from community.bridge import (
     SendError,
     SendUncertain,
     Setting,
-    SignatureError,
-    WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, timestamp
+from community.bridge.base import PolledAdapter, dicts, load_json, number, timestamp
 from community.bridge.text import URL_RE, fit, links_as_23, plain_text
 
 PAGE_SIZE = 40
@@ -46,7 +44,7 @@ _LINKED = re.compile(r"https?://\S+|[@#][\w.@-]+")
 LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.-]+(?:@[\w.-]+)?(?=\s|$))+\s*")
 
 
-class MastodonAdapter(BaseAdapter):
+class MastodonAdapter(PolledAdapter):
     kind = "mastodon"
     SETTINGS = (
         Setting("api_base", "the instance's address, e.g. https://mastodon.social"),
@@ -68,26 +66,16 @@ class MastodonAdapter(BaseAdapter):
 
     def __init__(self, settings: Mapping[str, Any], cursor: Mapping[str, Any]) -> None:
         super().__init__(settings, cursor)
-        self.limit = int(_number(self.settings.get("char_limit"), 500))
-
-    @property
-    def poll_seconds(self) -> float:
-        return _number(self.settings.get("poll_seconds"), 60.0)
+        self.limit = int(number(self.settings.get("char_limit"), 500))
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.setting('access_token')}"}
 
     # ---- inbound ------------------------------------------------------------------------------
 
-    def verify(self, request: WebhookRequest) -> None:
-        raise SignatureError("Mastodon channels are polled; they take no webhook deliveries")
-
     def parse(self, body: bytes) -> list[NormalizedMessage]:
         """Normalise one stored notifications answer (a JSON list, newest first)."""
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
+        document = load_json(body)
         if not isinstance(document, list):
             raise PayloadError("expected a list of notifications")
         return self._notifications(document)
@@ -149,7 +137,7 @@ class MastodonAdapter(BaseAdapter):
         text = _status_text(status)
         media = tuple({"url": str(item.get("url") or item.get("remote_url")),
                        "type": str(item.get("type") or "file")}
-                      for item in _list(status.get("media_attachments"))
+                      for item in dicts(status.get("media_attachments"))
                       if item.get("url") or item.get("remote_url"))
         reply_to = str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None
         author = Author(account_id, str(account.get("acct") or account.get("username") or ""),
@@ -194,7 +182,7 @@ class MastodonAdapter(BaseAdapter):
                             headers=self._headers())
         ours = str(self.settings.get("account_id") or "")
         wanted = _comparable(self._outgoing(reply)[0])
-        for status in _list(context.get("descendants") if isinstance(context, dict) else None):
+        for status in dicts(context.get("descendants") if isinstance(context, dict) else None):
             account = status.get("account") if isinstance(status.get("account"), dict) else {}
             if str(account.get("id")) == ours and \
                     str(status.get("in_reply_to_id")) == reply.in_reply_to and \
@@ -233,13 +221,5 @@ def _comparable(text: str) -> str:
     return " ".join(_LINKED.sub(" ", text).split())
 
 
-def _number(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
 
 
-def _list(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -50,8 +50,10 @@ from community.bridge import (
 )
 from community.bridge.base import (
     BaseAdapter,
+    dicts,
     hmac_sha256,
     hub_handshake,
+    load_json,
     timestamp,
     verify_hub_signature,
 )
@@ -90,10 +92,7 @@ class MetaMessagingAdapter(BaseAdapter):
         return hub_handshake(args, self.settings.get("verify_token"))
 
     def parse(self, body: bytes) -> list[NormalizedMessage]:
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
+        document = load_json(body)
         if not isinstance(document, dict):
             raise PayloadError("expected a JSON object")
         # Meta always names the object; a delivery that leaves it out is read as ours.
@@ -104,10 +103,10 @@ class MetaMessagingAdapter(BaseAdapter):
             raise PayloadError("a Meta delivery needs an entry list")
         ours = str(self.settings.get("page_id") or "")
         found: list[NormalizedMessage] = []
-        for entry in _list(document["entry"]):
-            for event in _list(entry.get("messaging")):
+        for entry in dicts(document["entry"]):
+            for event in dicts(entry.get("messaging")):
                 found.extend(self._event(event, ours, standby=False))
-            for event in _list(entry.get("standby")):
+            for event in dicts(entry.get("standby")):
                 found.extend(self._event(event, ours, standby=True))
         return found
 
@@ -249,7 +248,7 @@ def _content(message: Mapping[str, Any]) -> tuple[str, tuple[Mapping[str, str], 
     """Text and links: attachments (a list, or one object) and the story a reply quotes."""
     text = str(message.get("text") or "")
     attachments = message.get("attachments")
-    attachments = [attachments] if isinstance(attachments, dict) else _list(attachments)
+    attachments = [attachments] if isinstance(attachments, dict) else dicts(attachments)
     media: list[dict[str, str]] = []
     for item in attachments:
         kind = str(item.get("type") or "file")
@@ -292,5 +291,3 @@ def _id(party: Any) -> str:
     return str(party.get("id") or "") if isinstance(party, dict) else ""
 
 
-def _list(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

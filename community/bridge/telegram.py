@@ -24,7 +24,6 @@ and the bridge, which only shows http(s) links, leaves it out of the post.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from typing import Any
 
@@ -45,7 +44,7 @@ from community.bridge import (
     SignatureError,
     WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, header, timestamp
+from community.bridge.base import BaseAdapter, header, load_json, timestamp
 from community.bridge.text import count_utf16_units
 
 API = "https://api.telegram.org"
@@ -84,10 +83,7 @@ class TelegramAdapter(BaseAdapter):
             raise SignatureError("secret token does not match")
 
     def parse(self, body: bytes) -> list[NormalizedMessage]:
-        try:
-            update = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
+        update = load_json(body)
         if not isinstance(update, dict) or not _is_int(update.get("update_id")):
             raise PayloadError("a Telegram update is an object with an integer update_id")
         if isinstance(update.get("message"), dict):

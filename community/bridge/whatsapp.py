@@ -7,7 +7,6 @@ its own app. Free-form replies are allowed within 24 hours of the customer's las
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -27,7 +26,8 @@ from community.bridge import (
     Setting,
     WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, hub_handshake, timestamp, verify_hub_signature
+from community.bridge.base import (BaseAdapter, dicts, hub_handshake, load_json, timestamp,
+                                   verify_hub_signature)
 
 GRAPH = "https://graph.facebook.com/v21.0"
 MEDIA_TYPES = ("image", "video", "audio", "voice", "document", "sticker")
@@ -52,24 +52,21 @@ class WhatsAppAdapter(BaseAdapter):
         return hub_handshake(args, self.settings.get("verify_token"))
 
     def parse(self, body: bytes) -> list[NormalizedMessage]:
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
+        document = load_json(body)
         if not isinstance(document, dict) or document.get("object") != "whatsapp_business_account":
             raise PayloadError("not a WhatsApp Business Account delivery")
         found: list[NormalizedMessage] = []
-        for entry in _list(document.get("entry")):
-            for change in _list(entry.get("changes")):
+        for entry in dicts(document.get("entry")):
+            for change in dicts(entry.get("changes")):
                 value = change.get("value") or {}
                 names = {c.get("wa_id"): (c.get("profile") or {}).get("name", "")
-                         for c in _list(value.get("contacts"))}
+                         for c in dicts(value.get("contacts"))}
                 ours = (value.get("metadata") or {}).get("display_phone_number")
-                for message in _list(value.get("messages")):
+                for message in dicts(value.get("messages")):
                     found.append(self._message(message, names, ours))
-                for echo in _list(value.get("message_echoes")):
+                for echo in dicts(value.get("message_echoes")):
                     found.append(self._echo(echo))
-                for status in _list(value.get("statuses")):
+                for status in dicts(value.get("statuses")):
                     found.append(self._status(status))
         return found
 
@@ -103,7 +100,7 @@ class WhatsAppAdapter(BaseAdapter):
                                  reply_to=str(echo.get("id") or "") or None)
 
     def _status(self, status: dict[str, Any]) -> NormalizedMessage:
-        errors = _list(status.get("errors"))
+        errors = dicts(status.get("errors"))
         error = "; ".join(f"{e.get('code')}: {e.get('title') or e.get('message')}" for e in errors)
         return NormalizedMessage(
             kind=STATUS, external_id=f"status:{status.get('id')}:{status.get('status')}",
@@ -126,7 +123,7 @@ class WhatsAppAdapter(BaseAdapter):
             return f"{place} ({part.get('latitude')}, {part.get('longitude')})".strip(), ()
         if kind == "contacts":
             people = [(c.get("name") or {}).get("formatted_name", "")
-                      for c in _list(message.get("contacts"))]
+                      for c in dicts(message.get("contacts"))]
             return "Shared contacts: " + ", ".join(p for p in people if p), ()
         if kind == "interactive":
             choice = part.get("button_reply") or part.get("list_reply") or {}
@@ -134,7 +131,7 @@ class WhatsAppAdapter(BaseAdapter):
         if kind == "button":
             return str(part.get("text") or ""), ()
         if kind == "order":
-            items = _list(part.get("product_items"))
+            items = dicts(part.get("product_items"))
             return (part.get("text") or f"Order of {len(items)} item(s)"), ()
         if kind == "reaction":
             return str(part.get("emoji") or ""), ()
@@ -154,5 +151,3 @@ class WhatsAppAdapter(BaseAdapter):
             raise SendUncertain(f"unexpected answer from WhatsApp: {str(answer)[:200]}") from None
 
 
-def _list(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

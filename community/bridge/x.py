@@ -28,10 +28,8 @@ from community.bridge import (
     SendError,
     SendUncertain,
     Setting,
-    SignatureError,
-    WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, timestamp
+from community.bridge.base import PolledAdapter, dicts, load_json, timestamp
 from community.bridge.text import URL_RE, x_weighted_length
 
 API = "https://api.x.com"
@@ -44,7 +42,7 @@ LOOKUP_PAGES = 3
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15}(?=\s|$))+\s*")
 
 
-class XAdapter(BaseAdapter):
+class XAdapter(PolledAdapter):
     kind = "x"
     SETTINGS = (
         Setting("access_token", "OAuth 2.0 user-context token of our account with the scopes "
@@ -62,25 +60,15 @@ class XAdapter(BaseAdapter):
     # Every tweet carries its conversation_id: the same public conversation is the same thread.
     joins_conversation = "always"
 
-    @property
-    def poll_seconds(self) -> float:
-        return _number(self.settings.get("poll_seconds"), 60.0)
-
     def _read_headers(self) -> dict[str, str]:
         token = self.settings.get("bearer_token") or self.setting("access_token")
         return {"Authorization": f"Bearer {token}"}
 
     # ---- inbound ------------------------------------------------------------------------------
 
-    def verify(self, request: WebhookRequest) -> None:
-        raise SignatureError("X channels are polled; they take no webhook deliveries")
-
     def parse(self, body: bytes) -> list[NormalizedMessage]:
         """Normalise one stored timeline answer (`{"data": [...], "includes": {...}}`)."""
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from None
+        document = load_json(body)
         if not isinstance(document, dict):
             raise PayloadError("expected an X API v2 answer object")
         return self._page(document)
@@ -138,9 +126,9 @@ class XAdapter(BaseAdapter):
 
     def _page(self, page: Mapping[str, Any], own: bool = False) -> list[NormalizedMessage]:
         includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
-        users = {str(u.get("id")): u for u in _list(includes.get("users"))}
+        users = {str(u.get("id")): u for u in dicts(includes.get("users"))}
         found = []
-        for tweet in _list(page.get("data")):
+        for tweet in dicts(page.get("data")):
             if not tweet.get("id"):
                 raise PayloadError("a tweet without an id")
             message = self._tweet(tweet, users)
@@ -156,7 +144,7 @@ class XAdapter(BaseAdapter):
         user = users.get(author_id) or {}
         handle = str(user.get("username") or "")
         references = {str(r.get("type")): str(r.get("id"))
-                      for r in _list(tweet.get("referenced_tweets")) if r.get("id")}
+                      for r in dicts(tweet.get("referenced_tweets")) if r.get("id")}
         text, media = _text_and_media(tweet)
         # A retweet only repeats someone else's words; a tweet without author_id (an answer
         # that was not asked for tweet.fields) cannot be answered.
@@ -194,8 +182,8 @@ class XAdapter(BaseAdapter):
         for _ in range(LOOKUP_PAGES):
             page = self.call("GET", self.api_base + path, params=params,
                              headers=self._read_headers())
-            for tweet in _list(page.get("data") if isinstance(page, dict) else None):
-                replied = {str(r.get("id")) for r in _list(tweet.get("referenced_tweets"))
+            for tweet in dicts(page.get("data") if isinstance(page, dict) else None):
+                replied = {str(r.get("id")) for r in dicts(tweet.get("referenced_tweets"))
                            if r.get("type") == "replied_to"}
                 if reply.in_reply_to in replied and \
                         _comparable(_text_and_media(tweet)[0]) == wanted:
@@ -213,7 +201,7 @@ def _text_and_media(tweet: Mapping[str, Any]) -> tuple[str, tuple[Mapping[str, s
     text = html.unescape(str(tweet.get("text") or ""))
     media = []
     entities = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
-    for link in _list(entities.get("urls")):
+    for link in dicts(entities.get("urls")):
         short, expanded = str(link.get("url") or ""), str(link.get("expanded_url") or "")
         if not short or not expanded.startswith(("http://", "https://")):
             continue
@@ -235,13 +223,5 @@ def _order(tweet_id: str) -> tuple[int, str]:
     return (int(tweet_id), "") if tweet_id.isdigit() else (0, tweet_id)
 
 
-def _number(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
 
 
-def _list(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
