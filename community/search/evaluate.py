@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import heapq
 import threading
+from array import array
 from collections import OrderedDict
-from typing import Iterable
+from collections.abc import Iterable
+from itertools import repeat
+from operator import add, itemgetter, mul, truediv
 
 from whoosh import query as wq
 from whoosh.scoring import BM25F
 
-# Entries (docnums) the score caches of one View may hold, in all: ~100 bytes each.
-CACHE_ENTRIES = 400_000
+# Bytes the score caches of one commit's View may take (roughly; see _size()).
+CACHE_BYTES = 64_000_000
 SEGMENT_POSTINGS = 4_000      # posting lists kept per segment
 RAW_COLUMNS = {"activity", "created"}
 
@@ -40,13 +43,13 @@ class SegmentCache:
         self.columns: dict[str, list] = {}
         self.lock = threading.Lock()
 
-    def term(self, reader, field: str, btext: bytes) -> tuple[list[int], list[float]]:
+    def term(self, reader, field: str, btext: bytes) -> tuple[array, array]:
         key = (field, btext)
         found = self.postings.get(key)
         if found is not None:
             return found
-        ids: list[int] = []
-        weights: list[float] = []
+        ids = array("I")
+        weights = array("f")
         if (field, btext) in reader:
             # The segment's raw postings (deletions are applied per generation by the View).
             terms = getattr(reader, "_terms", None)
@@ -129,34 +132,46 @@ class View:
         self.field_B = getattr(weighting, "_field_B", {})
         self._cache: OrderedDict = OrderedDict()
         self._cached = 0
+        self._norm_cache: dict = {}
         self._lock = threading.Lock()
 
     # ---- caching ------------------------------------------------------------------------------
 
     def _get(self, key):
         try:
-            return self._cache[key]
+            found = self._cache[key]
         except (KeyError, TypeError):
             return None
+        try:
+            self._cache.move_to_end(key)
+        except KeyError:  # another thread pushed it out meanwhile
+            pass
+        return found
 
     def _put(self, key, value):
         try:
             hash(key)
         except TypeError:
             return value
+        size = _size(value)
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = value
-                self._cached += len(value) + 1
-                while self._cached > CACHE_ENTRIES and len(self._cache) > 1:
+                self._cached += size
+                while self._cached > CACHE_BYTES and len(self._cache) > 1:
                     _, old = self._cache.popitem(last=False)
-                    self._cached -= len(old) + 1
+                    self._cached -= _size(old)
         return value
 
     # ---- evaluation ---------------------------------------------------------------------------
 
     def scores(self, searcher, q) -> dict[int, float]:
         """{docnum: score} of every (undeleted) document matching `q`, scored as Whoosh would."""
+        if type(q) is wq.Term:  # cached in term()
+            scores = self.term(searcher, q.fieldname, q.text)
+            if q.boost != 1.0:
+                scores = dict(zip(scores, map(mul, scores.values(), repeat(q.boost))))
+            return scores
         key = ("q", q)
         found = self._get(key)
         if found is None:
@@ -171,10 +186,10 @@ class View:
             return {}
         if type(q) is wq.Term:
             out = self.term(searcher, q.fieldname, q.text)
-        elif type(q) in (wq.Or, wq.And) and not getattr(q, "minmatch", 0) \
-                and getattr(q, "scale", None) is None:
-            parts = [self.scores(searcher, sub) for sub in q.subqueries]
-            out = _union(parts) if type(q) is wq.Or else _intersection(parts)
+        elif type(q) is wq.And:
+            out = self._and(searcher, q.subqueries)
+        elif type(q) is wq.Or and not q.minmatch and q.scale is None:
+            out = _union([self.scores(searcher, sub) for sub in q.subqueries])
         elif type(q) in (wq.Prefix,):
             reader = searcher.reader()
             parts = [self.term(searcher, q.fieldname, btext) for btext in q._btexts(reader)]
@@ -183,6 +198,36 @@ class View:
             return _every_match(searcher, q)
         if boost != 1.0 and out:
             out = {docnum: score * boost for docnum, score in out.items()}
+        return out
+
+    def _and(self, searcher, subqueries) -> dict[int, float]:
+        """Documents matching every part, the sum of the parts' scores. A part that is an Or
+        (a word in each field) is not summed up over all its documents first: the documents
+        every part has are found with set operations, and only those are scored."""
+        groups = []
+        for sub in subqueries:
+            if type(sub) is wq.Or and not sub.minmatch and sub.scale is None \
+                    and getattr(sub, "boost", 1.0) == 1.0:
+                groups.append([part for part in (self.scores(searcher, child)
+                                                 for child in sub.subqueries) if part])
+            else:
+                part = self.scores(searcher, sub)
+                groups.append([part] if part else [])
+        if not groups or not all(groups):
+            return {}
+        if len(groups) == 1 and len(groups[0]) == 1:
+            return groups[0][0]
+        docsets = sorted((group[0].keys() if len(group) == 1 else set().union(*group)
+                          for group in groups), key=len)
+        common = set(docsets[0]).intersection(*docsets[1:])
+        parts = [part for group in groups for part in group]
+        if len(groups) == 1:  # one word: its fields summed
+            return _union(parts)
+        out = dict.fromkeys(common, 0.0)
+        for part in parts:
+            for docnum in (part.keys() & common if len(part) > len(common) else
+                           [docnum for docnum in part if docnum in out]):
+                out[docnum] += part[docnum]
         return out
 
     def term(self, searcher, field: str, text) -> dict[int, float]:
@@ -194,9 +239,14 @@ class View:
         found = self._get(key)
         if found is not None:
             return found
+        # Terms pushed out of the cache as dicts stay longer as two arrays (12 bytes a posting,
+        # not ~90): made a dict again in C.
+        compact = self._get(("c", field, btext))
+        if compact is not None:
+            return self._put(key, dict(zip(*compact)))
         out: dict[int, float] = {}
         if (field, btext) not in searcher.reader():  # as Whoosh's Term: no statistics to score
-            return self._put(key, out)
+            return out
         scorable = searcher.schema[field].scorable
         if self.bm25 and scorable:
             idf = searcher.idf(field, btext)
@@ -206,20 +256,36 @@ class View:
             top = idf * (K1 + 1)
             c1 = K1 * (1 - B)
             c2 = K1 * B / avgfl
+        elif scorable or not self.bm25:  # another weighting model: Whoosh scores it
+            return self._put(key, _every_match(searcher, wq.Term(field, text)))
         for (leaf, offset, cache), deleted in zip(self.leaves, self.deleted):
             ids, weights = cache.term(leaf, field, btext)
             if not ids:
                 continue
+            docnums = map(add, ids, repeat(offset)) if offset else ids
             if self.bm25 and scorable:
-                lengths = cache.field_lengths(leaf, field)
-                pairs = ((offset + i, top * w / (w + c1 + c2 * lengths[i]))
-                         for i, w in zip(ids, weights) if i not in deleted)
-            elif scorable or not self.bm25:  # another weighting model: Whoosh scores it
-                return self._put(key, _every_match(searcher, wq.Term(field, text)))
+                # Whoosh's bm25(): idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * fl / avgfl)),
+                # a posting list at a time in C (map and operator) rather than a loop per posting.
+                norms = self._norms(leaf, offset, cache, field, c1, c2)
+                lengths = itemgetter(*ids)(norms) if len(ids) > 1 else (norms[ids[0]],)
+                out.update(zip(docnums, map(truediv, map(mul, weights, repeat(top)),
+                                            map(add, weights, lengths))))
             else:
-                pairs = ((offset + i, w) for i, w in zip(ids, weights) if i not in deleted)
-            out.update(pairs)
+                out.update(zip(docnums, weights))
+            for docnum in deleted:
+                out.pop(offset + docnum, None)
+        self._put(("c", field, btext), (array("I", out), array("d", out.values())))
         return self._put(key, out)
+
+    def _norms(self, leaf, offset, cache, field, c1, c2) -> list[float]:
+        """K1 * (1 - B + B * fl / avgfl) of every document in a segment, for this generation."""
+        key = ("n", offset, field)
+        found = self._norm_cache.get(key)
+        if found is None:
+            # (A document with no words in the field has no postings in it: length None.)
+            found = [c1 + c2 * (length or 0) for length in cache.field_lengths(leaf, field)]
+            self._norm_cache[key] = found
+        return found
 
     def docs(self, searcher, q) -> frozenset[int]:
         """The documents matching a filter query (cached for the generation)."""
@@ -250,6 +316,13 @@ class View:
         return value
 
 
+def _size(value) -> int:
+    """A cache entry's cost in bytes, roughly: a posting in arrays 12, in a dict or set ~90."""
+    if isinstance(value, tuple):
+        return 12 * len(value[0]) + 64
+    return 90 * len(value) + 64
+
+
 def _every_match(searcher, q) -> dict[int, float]:
     results = searcher.search(q, limit=None)
     return {docnum: score for score, docnum in results.top_n}
@@ -270,28 +343,11 @@ def _union(parts: list[dict[int, float]]) -> dict[int, float]:
     return out
 
 
-def _intersection(parts: list[dict[int, float]]) -> dict[int, float]:
-    if not parts or not all(parts):
-        return {}
-    if len(parts) == 1:
-        return parts[0]
-    parts = sorted(parts, key=len)
-    common = parts[0].keys()
-    for part in parts[1:]:
-        common = common & part.keys()
-        if not common:
-            return {}
-    return {docnum: sum(part[docnum] for part in parts) for docnum in common}
-
-
 def top(scores: dict[int, float], allowed: Iterable[int] | None, depth: int,
         key=None) -> tuple[list[tuple[int, float]], int]:
     """The best `depth` (docnum, score) pairs (by score, or by `key`) and how many matched."""
     if allowed is not None:
-        if len(allowed) < len(scores):
-            scores = {docnum: scores[docnum] for docnum in allowed if docnum in scores}
-        else:
-            scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+        scores = {docnum: scores[docnum] for docnum in scores.keys() & allowed}
     if key is None:
         # Whoosh's order among equal scores: the lower document number first.
         best = heapq.nsmallest(depth, scores.items(), key=lambda pair: (-pair[1], pair[0]))

@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from typing import Callable, Iterable, Iterator
 
 from flask import Flask, current_app
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "recent")
 QUERY_MAX = 200
+RELATED_SECONDS = 300.0   # how long a thread page reuses its related threads
+RELATED_KEPT = 5000       # threads whose related threads a process keeps
 
 
 @dataclass(frozen=True)
@@ -109,12 +112,54 @@ def similar(title: str, limit: int = 5) -> list[Thread]:
 
 
 def related(thread: Thread, limit: int = 5) -> list[Thread]:
-    """Threads like this one (by title and tags), for the thread page."""
-    _ensure_ready()
-    hits = get_index().similar(f"{thread.title} {' '.join(thread.tag_names)}", limit=limit,
-                               exclude=thread.id)
-    threads = _threads_by_id([hit.thread_id for hit in hits])
-    return [threads[hit.thread_id] for hit in hits if hit.thread_id in threads]
+    """Threads like this one (by title and tags), for the thread page.
+
+    Every rendered thread page asks (members never get the cached page), so the ids found are
+    kept per thread for RELATED_SECONDS in this process, keyed by what the query is made of (a
+    new title or tags asks again). Threads written since then join the list when the entry
+    expires; hidden and deleted ones leave it at once, since the threads are read from the
+    database on every call.
+    """
+    text = f"{thread.title} {' '.join(thread.tag_names)}"
+    ids = current_app.extensions[_RELATED].get((thread.id, text, limit))
+    if ids is None:
+        _ensure_ready()
+        ids = [hit.thread_id for hit in get_index().similar(text, limit=limit, exclude=thread.id)]
+        current_app.extensions[_RELATED].put((thread.id, text, limit), ids)
+    threads = _threads_by_id(ids) if ids else {}
+    return [threads[thread_id] for thread_id in ids if thread_id in threads]
+
+
+class _Recent:
+    """A small in-process LRU whose entries expire after `seconds`."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self._entries: OrderedDict = OrderedDict()
+        self._size = size
+        self._seconds = seconds
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self._seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 # ---- keeping the index in step --------------------------------------------------------------
@@ -145,7 +190,9 @@ def count_documents() -> int:
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the whole index from the database; returns the number of threads indexed."""
     with Session(db.engine) as session:
-        return get_index().rebuild(_documents(session), progress)
+        count = get_index().rebuild(_documents(session), progress)
+    current_app.extensions[_RELATED].clear()
+    return count
 
 
 def check() -> Drift:
@@ -227,6 +274,7 @@ class Indexer:
 
 
 _INDEXER = "community.search_indexer"
+_RELATED = "community.related_threads"
 
 
 def flush(timeout: float = 30.0) -> bool:
@@ -236,6 +284,7 @@ def flush(timeout: float = 30.0) -> bool:
 
 def init_app(app: Flask) -> None:
     indexer = app.extensions[_INDEXER] = Indexer(app)
+    app.extensions[_RELATED] = _Recent(RELATED_KEPT, RELATED_SECONDS)
 
     def on_commit(event: events.Event) -> None:
         thread_id = event.data.get("thread_id")

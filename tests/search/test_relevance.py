@@ -587,3 +587,31 @@ def test_subscribers_hear_of_a_thread_only_after_its_commit(app, users):
         app.extensions[events._EXTENSION].remove(probe)
 
     assert heard == [("thread.created", True)]
+
+
+def test_related_threads_are_kept_per_thread_and_hidden_ones_leave_at_once(
+        users, two_threads, indexed, monkeypatch):
+    # The thread page asks for related threads on every render (members get no cached page).
+    kept, other = two_threads
+    asked = []
+    index = get_index()
+    similar_in_index = index.similar
+    monkeypatch.setattr(index, "similar",
+                        lambda *args, **kwargs: asked.append(args) or similar_in_index(*args,
+                                                                                         **kwargs))
+
+    assert [t.id for t in search_service.related(kept)] == [other.id]
+    assert [t.id for t in search_service.related(kept)] == [other.id]
+    assert len(asked) == 1  # the second page view reused the first one's answer
+
+    other.is_hidden = True
+    db.session.commit()
+    search_service.reindex([other.id])
+    assert search_service.related(kept) == []  # at once, though the ids were kept
+    assert len(asked) == 1
+
+    threads.edit_post(users.asker, kept.question, title="Voicemail greeting lost after update",
+                      tags=["voicemail"])
+    indexed()
+    search_service.related(kept)
+    assert len(asked) == 2  # a new title asks the index again
