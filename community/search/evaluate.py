@@ -22,7 +22,7 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable
-from itertools import repeat
+from itertools import accumulate, repeat
 from operator import add, itemgetter, mul, truediv
 
 from whoosh import query as wq
@@ -58,12 +58,16 @@ class SegmentCache:
             else:
                 matcher = reader.postings(field, btext)
             block_reads = all(hasattr(matcher, name) for name in
-                              ("_read_ids", "_read_weights", "_next_block", "_lastblock"))
+                              ("_data", "_read_data", "_byteids", "_read_weights",
+                               "_next_block", "_lastblock"))
             if block_reads:
                 while matcher.is_active():
-                    matcher._read_ids()
+                    if matcher._data is None:
+                        matcher._read_data()
+                    # Block ids are stored as gaps; Whoosh adds them up in a Python generator.
+                    ids.extend(matcher._data[0] if matcher._byteids
+                               else accumulate(matcher._data[0]))
                     matcher._read_weights()
-                    ids.extend(matcher._ids)
                     weights.extend(matcher._weights)
                     if matcher._lastblock:
                         break
