@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from community.search.analysis import TOKEN, _STOP_WORDS, _by_script
+from community.search.analysis import _STOP_WORDS, TOKEN, _by_script
 
 MAXCHARS = 220       # a fragment, at most (matches plus context)
 SURROUND = 60        # context kept on each side of the matches
