@@ -41,6 +41,7 @@ def _representatives() -> dict[str, str]:
     return {ch: find(ch) for ch in parent}
 
 
+@lru_cache(maxsize=8192)
 def skeleton(name: str) -> str:
     """The look-alike key of a name: each character's look-alike group, case folded."""
     reps = _representatives()

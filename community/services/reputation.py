@@ -142,12 +142,12 @@ def award(user_id: int, badge: str, post_id: int | None = None) -> bool:
 
 
 def award_for_answer(post: Post) -> None:
-    if _count_posts(post.author_id, "answer") == 1:
+    if _is_first_of_its_kind(post):
         award(post.author_id, "first_answer", post.id)
 
 
 def award_for_question(post: Post) -> None:
-    if _count_posts(post.author_id, "question") == 1:
+    if _is_first_of_its_kind(post):
         award(post.author_id, "first_question", post.id)
 
 
@@ -166,9 +166,12 @@ def award_for_endorsement(post: Post) -> None:
     award(post.author_id, "first_endorsed", post.id)
 
 
-def _count_posts(user_id: int, kind: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(Post).where(
-        Post.author_id == user_id, Post.kind == kind))
+def _is_first_of_its_kind(post: Post) -> bool:
+    """No other question (or answer) by the same author: one index probe, not a count that grows
+    with a prolific author's history."""
+    return db.session.scalar(select(Post.id).where(
+        Post.author_id == post.author_id, Post.kind == post.kind, Post.id != post.id)
+        .limit(1)) is None
 
 
 def badges_of(user: User) -> list[tuple[Badge, datetime]]:
