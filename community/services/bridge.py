@@ -315,8 +315,17 @@ def intake(inbound_id: int) -> str:
 
 @retry_on_conflict
 def _intake_once(inbound_id: int) -> str:
+    # Claim the row with a write first: on PostgreSQL its lock makes a second intake of the same
+    # message (the intake thread and a worker's leftovers pass) wait, then find it done; on
+    # SQLite the transaction holds the write lock from its start, so the reads that follow can
+    # never go stale before its writes.
+    claimed = db.session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id, InboundMessage.outcome.in_(("", "failed")))
+        .values(error="").execution_options(synchronize_session=False)).rowcount
     row = db.session.get(InboundMessage, inbound_id)
-    if row is None or row.outcome not in ("", "failed"):
+    if not claimed:
+        db.session.rollback()
         return row.outcome if row else "missing"
     row.identity = _identity(row)
     outcome = row.outcome = _INTAKE[row.kind](row)
