@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     # "memory" keeps it in RAM (tests).
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_PATH": None,
+    # The background indexer waits this long after a commit so a burst is indexed in one write.
+    "SEARCH_INDEX_GATHER_SECONDS": 0.1,
     # Lists.
     "PAGE_SIZE": 30,
     "API_MAX_LIMIT": 100,

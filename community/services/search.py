@@ -256,6 +256,9 @@ class Indexer:
     def _run(self) -> None:
         while True:
             batch = {self._queue.get()}
+            # Let a burst of commits gather into one index write: every write has a fixed cost,
+            # and this thread's Python work competes with request threads for the GIL.
+            time.sleep(self._app.config["SEARCH_INDEX_GATHER_SECONDS"])
             while True:
                 try:
                     batch.add(self._queue.get_nowait())
