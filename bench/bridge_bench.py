@@ -168,6 +168,7 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
     gunicorn = Path(sys.executable).with_name("gunicorn")
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
     env["BRIDGE_BENCH_INSTANCE"] = str(instance)
+    env.pop("BENCH_DATABASE_URL", None)  # the SQLite run must not inherit the PostgreSQL one
     if database_url:
         env["BENCH_DATABASE_URL"] = database_url
     log = workdir / f"bridge-{label.lower()}.log"
