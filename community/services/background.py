@@ -25,10 +25,15 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, app: Flask, name: str, handle: Callable[[Any], None]) -> None:
+    """With `gather_seconds`, the worker waits that long after an item arrives and hands `handle`
+    the list of everything queued by then (the search indexer writes a burst at once)."""
+
+    def __init__(self, app: Flask, name: str, handle: Callable[[Any], None], *,
+                 gather_seconds: float | None = None) -> None:
         self._app = app
         self._name = name
         self._handle = handle
+        self._gather = gather_seconds
         self._queue: queue.Queue[Any] = queue.Queue()
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -56,7 +61,7 @@ class Worker:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            item = self._next()
             try:
                 with self._app.app_context():
                     try:
@@ -68,3 +73,16 @@ class Worker:
                 self.failures = [*self.failures[-99:], f"{item!r}: {exc!r}"]
             finally:
                 self._queue.task_done()
+
+    def _next(self) -> Any:
+        item = self._queue.get()
+        if self._gather is None:
+            return item
+        time.sleep(self._gather)
+        batch = [item]
+        while True:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                return batch
+            self._queue.task_done()  # the batch's own task_done() stands for the first item

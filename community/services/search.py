@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-import atexit
 import logging
-import queue
 import threading
 import time
 from collections import OrderedDict
@@ -22,7 +20,7 @@ from community.models import Thread
 from community.models.threads import THREAD_STATUSES
 from community.search import Drift, Hit, SearchQuery, get_index
 from community.search.documents import thread_document
-from community.services import events
+from community.services import background, events
 from community.services.errors import Invalid
 from community.services.pagination import decode_cursor, encode_cursor
 from community.services.threads import normalize_tags
@@ -219,63 +217,6 @@ def reindex(thread_ids: Iterable[int]) -> None:
         get_index().remove(thread_ids - set(found))
 
 
-class Indexer:
-    """A background thread that indexes the threads that commits touched.
-
-    After-commit subscribers must not use the committing session, and a second connection per
-    request would starve the pool under load; so commits only queue thread ids here, and this
-    one thread reads them back in batches and writes them to the index (Whoosh's lock keeps
-    several processes' indexers in turn). `flush()` waits until everything queued is searchable.
-    """
-
-    def __init__(self, app: Flask) -> None:
-        self._app = app
-        self._queue: queue.Queue[int] = queue.Queue()
-        self._start = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, thread_id: int) -> None:
-        with self._start:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="search-indexer",
-                                                daemon=True)
-                self._thread.start()
-        self._queue.put(thread_id)
-
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until every queued thread is in the index; False if that took too long."""
-        deadline = time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._queue.all_tasks_done.wait(left)
-        return True
-
-    def _run(self) -> None:
-        while True:
-            batch = {self._queue.get()}
-            # Let a burst of commits gather into one index write: every write has a fixed cost,
-            # and this thread's Python work competes with request threads for the GIL.
-            time.sleep(self._app.config["SEARCH_INDEX_GATHER_SECONDS"])
-            while True:
-                try:
-                    batch.add(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-                else:
-                    self._queue.task_done()
-            try:
-                with self._app.app_context():
-                    reindex(batch)
-            except Exception:
-                log.exception("indexing threads %s failed; `community search check` will show it",
-                              sorted(batch))
-            finally:
-                self._queue.task_done()
-
-
 _INDEXER = "community.search_indexer"
 _RELATED = "community.related_threads"
 
@@ -286,7 +227,13 @@ def flush(timeout: float = 30.0) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    indexer = app.extensions[_INDEXER] = Indexer(app)
+    # Commits only queue thread ids: after-commit subscribers must not use the committing
+    # session, and a second connection per request would starve the pool under load. One thread
+    # reads each burst back and writes it to the index (Whoosh's lock keeps several processes'
+    # indexers in turn); the pause lets a burst become one write, which has a fixed cost.
+    indexer = app.extensions[_INDEXER] = background.Worker(
+        app, "search-indexer", lambda thread_ids: reindex(set(thread_ids)),
+        gather_seconds=app.config["SEARCH_INDEX_GATHER_SECONDS"])
     app.extensions[_RELATED] = _Recent(RELATED_KEPT, RELATED_SECONDS)
 
     def on_commit(event: events.Event) -> None:
@@ -295,5 +242,3 @@ def init_app(app: Flask) -> None:
             indexer.submit(thread_id)
 
     events.subscribe(app, on_commit)
-    # A command that exits right after committing still gets its changes indexed.
-    atexit.register(indexer.flush, 10.0)
