@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
-from sqlalchemy import event
 
 from community import config as settings
+from community import sqlite
 from community.extensions import cache, csrf, db, limiter, login_manager, migrate, socketio
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,14 +68,4 @@ def _init_database(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
-
-
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL lets readers work while one writer commits; foreign keys are off by default in SQLite."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+            sqlite.init_engine(db.engine)

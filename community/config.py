@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_INDEX_PATH": None,
     # The background indexer waits this long after a commit so a burst is indexed in one write.
     "SEARCH_INDEX_GATHER_SECONDS": 0.1,
+    # The bridge intake thread likewise gathers a burst of deliveries to take them in together.
+    "BRIDGE_INTAKE_GATHER_SECONDS": 0.05,
     # Lists.
     "PAGE_SIZE": 30,
     "API_MAX_LIMIT": 100,

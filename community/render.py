@@ -8,6 +8,7 @@ images keep only http(s) sources. bleach sits behind this one module so it can b
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -49,20 +50,34 @@ def _set_rel(attrs: dict, new: bool = False) -> dict:
     return attrs
 
 
-_CLEANER = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=_allowed_attribute,
-    protocols=LINK_PROTOCOLS,
-    strip=False,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
-)
+def _new_cleaner() -> bleach.Cleaner:
+    return bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=_allowed_attribute,
+        protocols=LINK_PROTOCOLS,
+        strip=False,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
+    )
+
 
 _EXTENSIONS = ["fenced_code", "tables", "sane_lists"]
 
 
+# Neither a Markdown instance nor a bleach Cleaner is thread-safe (both keep parser state), and
+# building them costs as much as a short conversion: one of each per thread.
+_PER_THREAD = threading.local()
+
+
 def render_markdown(source: str) -> str:
     """Return sanitized HTML for a markdown source string."""
-    # A Markdown instance keeps state between calls and is not thread-safe: one per call.
-    html = markdown.Markdown(extensions=_EXTENSIONS, output_format="html").convert(source)
-    return _CLEANER.clean(html)
+    tools = getattr(_PER_THREAD, "tools", None)
+    if tools is None:
+        tools = _PER_THREAD.tools = (markdown.Markdown(extensions=_EXTENSIONS,
+                                                       output_format="html"), _new_cleaner())
+    converter, cleaner = tools
+    try:
+        html = converter.convert(source)
+    finally:
+        converter.reset()
+    return cleaner.clean(html)

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -56,8 +57,12 @@ def _check_password(password: str) -> None:
                       f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
 
 
-def _is_staff_lookalike(username: str) -> bool:
-    staff_names = db.session.scalars(select(User.username).where(User.role.in_(STAFF_ROLES)))
+def _staff_names() -> list[str]:
+    return list(db.session.scalars(select(User.username).where(User.role.in_(STAFF_ROLES))))
+
+
+def _is_staff_lookalike(username: str, staff_names: list[str] | None = None) -> bool:
+    staff_names = _staff_names() if staff_names is None else staff_names
     return any(looks_like(username, staff_name) for staff_name in staff_names)
 
 
@@ -100,6 +105,15 @@ def register(username: str, email: str, password: str, *, role: str = "member",
     return user
 
 
+@dataclass(frozen=True)
+class ShadowDraft:
+    preferred: str
+    email: str
+    suffix: str = ""
+    role: str = "member"
+    bio: str = ""
+
+
 def shadow_user(preferred: str, email: str, *, suffix: str = "", role: str = "member",
                 bio: str = "") -> User:
     """An account with no password for someone who reaches us another way (a social channel).
@@ -108,21 +122,48 @@ def shadow_user(preferred: str, email: str, *, suffix: str = "", role: str = "me
     look-alike of a staff name becomes "customer" instead. Flushes, does not commit (shared
     helpers leave the unit of work to their caller).
     """
-    stem = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFKC", clean_text(preferred)))
-    stem = stem.strip("._-")[:32 - len(suffix) - 4] or "customer"
-    if role not in STAFF_ROLES and _is_staff_lookalike(stem):
-        stem = "customer"
-    base = stem + suffix
-    for attempt in range(1000):
-        name = base if attempt == 0 and len(base) >= 3 else f"{stem}{attempt + 1}{suffix}"
-        if not db.session.scalar(select(User.id).where(User.username_key == username_key(name))):
-            break
-    user = User(username=name, username_key=username_key(name), email=email, role=role,
-                bio=bio[:500], password_hash=None)
-    db.session.add(user)
+    return shadow_users([ShadowDraft(preferred, email, suffix, role, bio)])[0]
+
+
+def shadow_users(drafts: list[ShadowDraft]) -> list[User]:
+    """`shadow_user` for a batch (the bridge takes in a burst of new customers): one query finds
+    which of the wanted names are taken, and only a taken name costs more."""
+    wanted = []
+    staff_names = _staff_names()
+    for draft in drafts:
+        stem = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFKC", clean_text(draft.preferred)))
+        stem = stem.strip("._-")[:32 - len(draft.suffix) - 4] or "customer"
+        if draft.role not in STAFF_ROLES and _is_staff_lookalike(stem, staff_names):
+            stem = "customer"
+        wanted.append(stem)
+    keys = {username_key(stem + draft.suffix) for stem, draft in zip(wanted, drafts)}
+    checked = dict.fromkeys(keys, False)
+    checked.update(dict.fromkeys(db.session.scalars(
+        select(User.username_key).where(User.username_key.in_(keys))), True))
+    users = []
+    for stem, draft in zip(wanted, drafts):
+        name = _free_name(stem, draft.suffix, checked)
+        checked[username_key(name)] = True
+        users.append(User(username=name, username_key=username_key(name), email=draft.email,
+                          role=draft.role, bio=draft.bio[:500], password_hash=None))
+    db.session.add_all(users)
     db.session.flush()
-    events.publish("user.created", user_id=user.id)
-    return user
+    for user in users:
+        events.publish("user.created", user_id=user.id)
+    return users
+
+
+def _free_name(stem: str, suffix: str, taken: dict[str, bool]) -> str:
+    """`stem + suffix`, else with the first free number; `taken` caches what is known."""
+    for attempt in range(1000):
+        base = stem + suffix
+        name = base if attempt == 0 and len(base) >= 3 else f"{stem}{attempt + 1}{suffix}"
+        key = username_key(name)
+        if key not in taken:
+            taken[key] = bool(db.session.scalar(select(User.id).where(User.username_key == key)))
+        if not taken[key]:
+            return name
+    raise Conflict("username.taken", "No free name for this account.", field="username")
 
 
 def system_user(username: str, *, role: str, bio: str = "") -> User:

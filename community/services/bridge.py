@@ -214,9 +214,9 @@ def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | 
         "sent_at": message.sent_at, "received_at": now,
         "media": [dict(item) for item in message.media], "extra": dict(message.extra),
         "payload": payload, "outcome": "", "error": ""} for message in messages]
-    stored = [_insert_once(InboundMessage, ["channel_id", "external_id"], row) for row in values]
+    stored = _insert_new(InboundMessage, ["channel_id", "external_id"], values)
     db.session.commit()
-    return [row_id for row_id in stored if row_id is not None]
+    return stored
 
 
 def _author_fields(author) -> dict[str, object] | None:
@@ -231,8 +231,7 @@ def _take_in(inbound_ids: list[int]) -> None:
     if not inbound_ids:
         return
     if current_app.config["BRIDGE_INTAKE"] == "inline":
-        for inbound_id in inbound_ids:
-            intake(inbound_id)
+        intake_many(inbound_ids)
     else:
         current_app.extensions[_INTAKE_WORKER].submit(inbound_ids)
 
@@ -247,20 +246,27 @@ def intake_leftovers(older_than: timedelta = timedelta(minutes=1)) -> int:
     ids = db.session.scalars(select(InboundMessage.id).where(
         InboundMessage.outcome == "", InboundMessage.received_at < utcnow() - older_than)
         .order_by(InboundMessage.id).limit(500)).all()
-    for inbound_id in ids:
-        intake(inbound_id)
+    intake_many(ids)
     return len(ids)
 
 
-def _author_user(channel: Channel, author) -> User:
-    """The brand's staff account for our own posts; otherwise a new shadow user."""
-    if author.is_brand:
-        return channel.staff_user
+def _shadow_draft(channel: Channel, author: Author) -> accounts.ShadowDraft:
+    """The shadow user a customer's posts are by until they link their account."""
     shown = author.display_name or author.handle or "customer"
     preferred = author.handle or author.display_name or "customer"
     hashed = hashlib.sha256(f"{channel.id}:{author.external_id}".encode()).hexdigest()[:20]
-    return accounts.shadow_user(preferred, f"{channel.slug}.{hashed}@bridge.invalid",
+    return accounts.ShadowDraft(preferred, f"{channel.slug}.{hashed}@bridge.invalid",
                                 suffix=f"-{channel.kind}", bio=f"{shown} on {channel.name}")
+
+
+def _new_identity(row: InboundMessage, author: Author, user: User) -> ExternalIdentity:
+    customer = row.kind == MESSAGE and not author.is_brand
+    identity = ExternalIdentity(channel_id=row.channel_id, external_id=author.external_id,
+                                handle=author.handle, display_name=author.display_name,
+                                last_inbound_at=row.sent_at if customer else None,
+                                shadow_user=user)
+    db.session.add(identity)
+    return identity
 
 
 def _identity(row: InboundMessage) -> ExternalIdentity | None:
@@ -278,12 +284,9 @@ def _identity(row: InboundMessage) -> ExternalIdentity | None:
             break
         try:
             with db.session.begin_nested():
-                identity = ExternalIdentity(channel_id=channel.id, external_id=author.external_id,
-                                            handle=author.handle,
-                                            display_name=author.display_name,
-                                            last_inbound_at=row.sent_at if customer else None,
-                                            shadow_user=_author_user(channel, author))
-                db.session.add(identity)
+                user = (channel.staff_user if author.is_brand
+                        else accounts.shadow_users([_shadow_draft(channel, author)])[0])
+                identity = _new_identity(row, author, user)
         except IntegrityError:
             identity = db.session.scalar(lookup)
     if identity is None:
@@ -328,11 +331,15 @@ def _intake_once(inbound_id: int) -> str:
         db.session.rollback()
         return row.outcome if row else "missing"
     row.identity = _identity(row)
-    outcome = row.outcome = _INTAKE[row.kind](row)
-    row.error = ""
+    outcome = _taken(row, _INTAKE[row.kind](row))
+    db.session.commit()
+    return outcome
+
+
+def _taken(row: InboundMessage, outcome: str) -> str:
+    row.outcome, row.error = outcome, ""
     events.publish("inbound.received", inbound_id=row.id, thread_id=row.thread_id,
                    channel=row.channel.slug, outcome=outcome)
-    db.session.commit()
     return outcome
 
 
@@ -358,15 +365,20 @@ def _take_message(row: InboundMessage) -> str:
     thread = threads.create_thread(author, _title_of(row), body, [row.channel.kind],
                                    source_kind=row.channel.kind, source_url=row.url)
     reputation.award_for_question(thread.question)
+    _owe(_started(row, thread))
+    return "thread"
+
+
+def _started(row: InboundMessage, thread: Thread) -> dict:
+    """The message started `thread`: record it; the acknowledgement the customer is owed."""
     row.thread_id, row.post_id = thread.id, thread.question.id
     channel = adapter(row.channel)
-    name = identity.display_name or identity.handle
+    name = row.identity.display_name or row.identity.handle
     greeting = f"Thanks{', ' + name if name else ''}! "
-    _owe(row, "ack", f"ack:{row.id}", thread, None, fit(
+    return _reply(row, "ack", f"ack:{row.id}", thread, None, fit(
         greeting + "Your question is now on our community, where our team and other customers "
         "can answer it. Follow it or add detail here:", channel.limit, channel.measure,
         link=thread_link(thread)))
-    return "thread"
 
 
 def _staff_reply(row: InboundMessage) -> str:
@@ -543,28 +555,117 @@ def _title_of(row: InboundMessage) -> str:
     return title
 
 
+# ---- intake in batches: a burst of new complaints -------------------------------------------
+
+INTAKE_BATCH = 100
+
+
+def intake_many(inbound_ids: list[int]) -> None:
+    """Take in stored messages. A burst's complaints from customers new to the channel (most of
+    it) are taken in together, one transaction and one flush per batch; every other message,
+    and every message of a batch that failed, goes through `intake` one at a time, in order."""
+    for start in range(0, len(inbound_ids), INTAKE_BATCH):
+        chunk = inbound_ids[start:start + INTAKE_BATCH]
+        try:
+            rest = _intake_new_complaints(chunk)
+        except Exception as exc:  # a race or a bad message: one at a time records which
+            db.session.rollback()
+            current_app.logger.warning("bridge batch intake fell back to one at a time: %r", exc)
+            rest = chunk
+        for inbound_id in rest:
+            intake(inbound_id)
+
+
+@retry_on_conflict
+def _intake_new_complaints(inbound_ids: list[int]) -> list[int]:
+    """Start a thread for each new customer's complaint among `inbound_ids`, in one transaction;
+    the ids left for `intake`. Commits."""
+    # Claimed with a write first, as in _intake_once.
+    claimed = db.session.scalars(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(inbound_ids), InboundMessage.outcome == "")
+        .values(error="").returning(InboundMessage.id)
+        .execution_options(synchronize_session=False)).all()
+    rows = db.session.scalars(select(InboundMessage).where(InboundMessage.id.in_(claimed))
+                              .order_by(InboundMessage.id)).all()
+    fresh = _new_complaints(rows)
+    if not fresh:
+        db.session.rollback()
+        return inbound_ids
+    authors = [Author(**row.author) for row in fresh]
+    users = accounts.shadow_users([_shadow_draft(row.channel, author)
+                                   for row, author in zip(fresh, authors)])
+    for row, author, user in zip(fresh, authors, users):
+        row.identity = _new_identity(row, author, user)
+    created = threads.create_threads([
+        threads.ThreadDraft(user, _title_of(row), _body_of(row), [row.channel.kind],
+                            source_kind=row.channel.kind, source_url=row.url)
+        for row, user in zip(fresh, users)])
+    reputation.award_for_questions([thread.question for thread in created])
+    with db.session.no_autoflush:  # the rows' changes go out in one flush, at the commit
+        _owe(*(_started(row, thread) for row, thread in zip(fresh, created)))
+        for row in fresh:
+            _taken(row, "thread")
+    db.session.commit()
+    done = {row.id for row in fresh}
+    return [inbound_id for inbound_id in inbound_ids if inbound_id not in done]
+
+
+def _new_complaints(rows: list[InboundMessage]) -> list[InboundMessage]:
+    """The messages that start a thread by a customer the channel has not seen: a message with a
+    body, replying to nothing, in no conversation that has a thread, sharing neither author nor
+    conversation with an earlier message of the batch (those wait, to keep their order)."""
+    seen: set[tuple[int, str, str]] = set()
+    candidates = []
+    for row in rows:
+        who = (row.author or {}).get("external_id") or ""
+        marks = {(row.channel_id, "author", who),
+                 (row.channel_id, "conversation", row.conversation or f"#{row.id}")}
+        if (row.kind == MESSAGE and who and not row.author.get("is_brand") and not row.reply_to
+                and not marks & seen and not LINK_RE.match(row.text) and _body_of(row)):
+            candidates.append(row)
+        seen |= marks
+    if not candidates:
+        return []
+    known = set(db.session.execute(
+        select(ExternalIdentity.channel_id, ExternalIdentity.external_id)
+        .where(ExternalIdentity.external_id.in_({row.author["external_id"]
+                                                 for row in candidates}))))
+    threaded = set(db.session.execute(
+        select(InboundMessage.channel_id, InboundMessage.conversation)
+        .where(InboundMessage.conversation.in_({row.conversation for row in candidates}),
+               InboundMessage.thread_id.is_not(None))))
+    return [row for row in candidates
+            if (row.channel_id, row.author["external_id"]) not in known
+            and (row.channel_id, row.conversation) not in threaded]
+
+
 # ---- what we owe customers (outbox rows; services/outbox.py sends them) ---------------------
 
-def _owe(row: InboundMessage, kind: str, key: str, thread: Thread | None, post: Post | None,
-         text: str) -> int | None:
-    """Queue a reply to `row` once: a second call with the same key does nothing (None)."""
-    reply_id = _insert_once(OutboundMessage, ["idempotency_key"], {
-        "channel_id": row.channel_id, "kind": kind, "idempotency_key": key, "inbound_id": row.id,
-        "thread_id": thread.id if thread else None, "post_id": post.id if post else None,
-        "text": text, "state": "pending", "attempts": 0, "next_attempt_at": utcnow(),
-        "last_error": "", "created_at": utcnow()})
-    if reply_id is not None:
+def _reply(row: InboundMessage, kind: str, key: str, thread: Thread | None, post: Post | None,
+           text: str) -> dict:
+    """An outbox row replying to `row`; `key` makes it owed once, however often it is asked for."""
+    return {"channel_id": row.channel_id, "kind": kind, "idempotency_key": key,
+            "inbound_id": row.id, "thread_id": thread.id if thread else None,
+            "post_id": post.id if post else None, "text": text, "state": "pending",
+            "attempts": 0, "next_attempt_at": utcnow(), "last_error": "", "created_at": utcnow()}
+
+
+def _owe(*replies: dict) -> None:
+    """Queue replies (`_reply`); one whose idempotency key is already queued is left as it is."""
+    for reply_id in _insert_new(OutboundMessage, ["idempotency_key"], list(replies)):
         events.publish("outbox.queued", outbox_id=reply_id)
-    return reply_id
 
 
-def _insert_once(model, unique: list[str], values: dict) -> int | None:
-    """INSERT ... ON CONFLICT (unique) DO NOTHING: the new row's id, or None if it existed."""
+def _insert_new(model, unique: list[str], rows: list[dict]) -> list[int]:
+    """One INSERT ... ON CONFLICT (unique) DO NOTHING: the new rows' ids, in order."""
+    if not rows:
+        return []
     insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
               else sqlite_insert)
-    statement = insert(model).values(values).on_conflict_do_nothing(
+    statement = insert(model).values(rows).on_conflict_do_nothing(
         index_elements=unique).returning(model.id)
-    return db.session.execute(statement).scalar()
+    return sorted(db.session.scalars(statement))
 
 
 def _settle_answer(event: events.Event) -> None:
@@ -597,7 +698,7 @@ def _settle_answer(event: events.Event) -> None:
     by = "our team" if best.author.is_staff else f"community member {best.author.username}"
     text = fit(f"Answer from {by}:\n\n{plain_text(best.body_html)}", channel.limit,
                channel.measure, link=thread_link(thread))
-    _owe(origin, "answer", f"answer:{thread.id}:{best.id}", thread, best, text)
+    _owe(_reply(origin, "answer", f"answer:{thread.id}:{best.id}", thread, best, text))
 
 
 def retry(actor: User, reply: OutboundMessage) -> OutboundMessage:
@@ -655,15 +756,15 @@ def _link_identity(row: InboundMessage, code: str) -> str:
         LinkCode.expires_at > utcnow()))
     channel = adapter(row.channel)
     if claim is None:
-        _owe(row, "notice", f"notice:{row.id}", None, None, fit(
+        _owe(_reply(row, "notice", f"notice:{row.id}", None, None, fit(
             "That code is not valid or has expired. Get a new one on your profile page.",
-            channel.limit, channel.measure))
+            channel.limit, channel.measure)))
         return "ignored"
     claim.used_at = utcnow()
     row.identity.linked_user_id, row.identity.linked_at = claim.user_id, utcnow()
-    _owe(row, "notice", f"notice:{row.id}", None, None, fit(
+    _owe(_reply(row, "notice", f"notice:{row.id}", None, None, fit(
         f"Done: this account is now linked to {claim.user.username} on our community.",
-        channel.limit, channel.measure))
+        channel.limit, channel.measure)))
     return "linked"
 
 
@@ -721,9 +822,10 @@ _INTAKE_WORKER = "community.bridge_intake"
 
 def init_app(app: Flask) -> None:
     events.subscribe(app, _settle_answer, in_transaction=True)
-    app.extensions[_INTAKE_WORKER] = background.Worker(app, "bridge-intake", _intake_all)
+    app.extensions[_INTAKE_WORKER] = background.Worker(
+        app, "bridge-intake", _intake_gathered,
+        gather_seconds=app.config["BRIDGE_INTAKE_GATHER_SECONDS"])
 
 
-def _intake_all(inbound_ids: list[int]) -> None:
-    for inbound_id in inbound_ids:
-        intake(inbound_id)
+def _intake_gathered(deliveries: list[list[int]]) -> None:
+    intake_many([inbound_id for stored in deliveries for inbound_id in stored])

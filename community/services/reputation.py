@@ -142,13 +142,27 @@ def award(user_id: int, badge: str, post_id: int | None = None) -> bool:
 
 
 def award_for_answer(post: Post) -> None:
-    if _is_first_of_its_kind(post):
+    if _first_of_their_kind([post]):
         award(post.author_id, "first_answer", post.id)
 
 
 def award_for_question(post: Post) -> None:
-    if _is_first_of_its_kind(post):
+    if _first_of_their_kind([post]):
         award(post.author_id, "first_question", post.id)
+
+
+def award_for_questions(posts: list[Post]) -> None:
+    """`award_for_question` for a batch of new questions by different authors (the bridge takes
+    in a burst), in two queries. No savepoint: an award made concurrently fails the caller's
+    flush, and the bridge then takes those messages in one at a time."""
+    first = _first_of_their_kind(posts)
+    if not first:
+        return
+    have = set(db.session.scalars(select(BadgeAward.user_id).where(
+        BadgeAward.user_id.in_([post.author_id for post in first]),
+        BadgeAward.badge == "first_question")))
+    db.session.add_all(BadgeAward(user_id=post.author_id, badge="first_question", post_id=post.id)
+                       for post in first if post.author_id not in have)
 
 
 def award_for_acceptance(thread: Thread, post: Post) -> None:
@@ -166,12 +180,17 @@ def award_for_endorsement(post: Post) -> None:
     award(post.author_id, "first_endorsed", post.id)
 
 
-def _is_first_of_its_kind(post: Post) -> bool:
-    """No other question (or answer) by the same author: one index probe, not a count that grows
-    with a prolific author's history."""
-    return db.session.scalar(select(Post.id).where(
-        Post.author_id == post.author_id, Post.kind == post.kind, Post.id != post.id)
-        .limit(1)) is None
+def _first_of_their_kind(posts: list[Post]) -> list[Post]:
+    """The posts whose author has no other post of the same kind: one index probe per author,
+    not a count that grows with a prolific author's history."""
+    if not posts:
+        return []
+    ids = [post.id for post in posts]
+    others = select(Post.id).where(Post.author_id == User.id, Post.kind == posts[0].kind,
+                                   Post.id.not_in(ids))
+    seasoned = set(db.session.scalars(select(User.id).where(
+        User.id.in_({post.author_id for post in posts}), others.exists())))
+    return [post for post in posts if post.author_id not in seasoned]
 
 
 def badges_of(user: User) -> list[tuple[Badge, datetime]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Iterable
 
 from flask import current_app
@@ -91,20 +92,47 @@ def _tags(names: list[str]) -> list[Tag]:
 
 # ---- shared helpers (flush, never commit) -------------------------------------------------
 
+@dataclass(frozen=True)
+class ThreadDraft:
+    """A thread to create: already validated, tags already normalized."""
+
+    author: User
+    title: str
+    body: str
+    tags: list[str]
+    source_kind: str = "web"
+    source_url: str | None = None
+
+
 def create_thread(author: User, title: str, body: str, tags: list[str], *,
                   source_kind: str = "web", source_url: str | None = None) -> Thread:
     """Build a thread with its question post and first revision. Shared with the bridge intake."""
+    return create_threads([ThreadDraft(author, title, body, tags, source_kind, source_url)])[0]
+
+
+def create_threads(drafts: list[ThreadDraft]) -> list[Thread]:
+    """Create many threads in one flush (the bridge takes in a burst of complaints at once)."""
     now = utcnow()
-    thread = Thread(title=title, author=author, tags=_tags(tags), source_kind=source_kind,
-                    source_url=source_url, created_at=now, last_activity_at=now)
-    question = Post(thread=thread, author=author, kind="question", body_source=body,
-                    body_html=render_markdown(body), created_at=now)
-    question.revisions.append(Revision(number=1, editor=author, title=title,
-                                       tags=" ".join(tags), body_source=body, created_at=now))
-    db.session.add(thread)
+    tags = _tags(sorted({name for draft in drafts for name in draft.tags}))
+    by_name = {tag.name: tag for tag in tags}
+    created = []
+    for draft in drafts:
+        thread = Thread(title=draft.title, author=draft.author,
+                        tags=[by_name[name] for name in draft.tags],
+                        source_kind=draft.source_kind, source_url=draft.source_url,
+                        created_at=now, last_activity_at=now)
+        question = Post(thread=thread, author=draft.author, kind="question",
+                        body_source=draft.body, body_html=render_markdown(draft.body),
+                        created_at=now)
+        question.revisions.append(Revision(number=1, editor=draft.author, title=draft.title,
+                                           tags=" ".join(draft.tags), body_source=draft.body,
+                                           created_at=now))
+        created.append(thread)
+    db.session.add_all(created)
     db.session.flush()
-    events.publish("thread.created", thread_id=thread.id, post_id=question.id)
-    return thread
+    for thread in created:
+        events.publish("thread.created", thread_id=thread.id, post_id=thread.question.id)
+    return created
 
 
 def add_answer(author: User, thread: Thread, text: str) -> Post:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from community.bridge import generic
 from community.extensions import db
-from community.models import InboundMessage, Thread
+from community.models import InboundMessage, OutboundMessage, Thread
 from community.models.base import utcnow
 from community.services import bridge, outbox
 from tests.bridge.conftest import add_channel, deliver
@@ -61,3 +61,52 @@ def test_messages_a_stopped_process_never_took_in_are_taken_in_by_the_worker(cli
     db.session.commit()
     assert outbox.run_once()["taken_in"] == 3
     assert db.session.scalar(select(func.count()).select_from(Thread)) == 3
+
+
+def test_a_mixed_burst_is_taken_in_together_and_in_order(client, channel, caplog):
+    """New customers' complaints are taken in as one batch; a follow-up in the same
+    conversation, a second message by the same customer, an edit and a returning customer wait
+    for it and then join the right threads, as if each had come alone."""
+    returning = json.dumps({"type": "message", "id": "old", "conversation": "c-old",
+                            "author": {"id": "u-old"}, "text": "Yesterday's question: no signal"})
+    deliver(client, "partner", returning.encode(), generic.sign(SECRET, returning.encode()))
+    activities = [
+        {"type": "message", "id": "a1", "conversation": "ca", "author": {"id": "ua"},
+         "text": "My roaming stopped working in Spain."},
+        {"type": "message", "id": "b1", "conversation": "cb", "author": {"id": "ub"},
+         "text": "Where do I find my PUK code?"},
+        {"type": "message", "id": "a2", "conversation": "ca", "author": {"id": "ua"},
+         "text": "I already restarted the phone."},
+        {"type": "edit", "id": "b1-edit", "target": "b1", "author": {"id": "ub"},
+         "text": "Where do I find the PUK code for my eSIM?"},
+        {"type": "message", "id": "old2", "conversation": "c-old", "author": {"id": "u-old"},
+         "text": "Still no signal today."},
+        {"type": "message", "id": "c1", "conversation": "cc", "author": {"id": "uc"},
+         "text": "LINK 000000"},
+        {"type": "message", "id": "d1", "conversation": "cd", "author": {"id": "ud"},
+         "text": "My bill shows a charge I do not recognise."},
+    ]
+    body = json.dumps({"activities": activities}).encode()
+    with caplog.at_level("WARNING"):
+        response = deliver(client, "partner", body, generic.sign(SECRET, body))
+    assert response.status_code == 200 and response.get_json() == {"received": 7, "stored": 7}
+    assert "fell back" not in caplog.text
+
+    db.session.expire_all()
+    rows = {row.external_id: row for row in db.session.scalars(select(InboundMessage))}
+    assert {key: row.outcome for key, row in rows.items()} == {
+        "old": "thread", "a1": "thread", "b1": "thread", "a2": "joined", "edit:b1-edit": "edited",
+        "old2": "joined", "c1": "ignored", "d1": "thread"}
+    assert rows["a2"].thread_id == rows["a1"].thread_id
+    assert rows["old2"].thread_id == rows["old"].thread_id
+    assert rows["a1"].identity_id == rows["a2"].identity_id
+    edited = db.session.get(Thread, rows["b1"].thread_id).question
+    assert "eSIM" in edited.body_source
+    titles = {db.session.get(Thread, rows[key].thread_id).title for key in ("a1", "b1", "d1")}
+    assert titles == {"My roaming stopped working in Spain.", "Where do I find my PUK code?",
+                      "My bill shows a charge I do not recognise."}
+    acks = db.session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "ack")).all()
+    assert sorted(ack.inbound_id for ack in acks) == sorted(
+        rows[key].id for key in ("old", "a1", "b1", "d1"))
+    notices = db.session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "notice"))
+    assert [notice.inbound_id for notice in notices] == [rows["c1"].id]

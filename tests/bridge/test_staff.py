@@ -122,7 +122,7 @@ def test_a_failed_intake_is_shown_and_can_be_taken_in_again(client, channel, use
                                                             app, monkeypatch):
     from community.services import bridge as service
 
-    monkeypatch.setitem(service._INTAKE, "message", lambda row: 1 / 0)
+    monkeypatch.setattr(service.threads, "create_threads", lambda drafts: 1 / 0)
     row = complaint(client)
     assert row.outcome == "failed" and "ZeroDivisionError" in row.error
     monkeypatch.undo()
