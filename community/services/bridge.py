@@ -606,8 +606,8 @@ def _intake_new_complaints(inbound_ids: list[int]) -> list[int]:
         _owe(*(_started(row, thread) for row, thread in zip(fresh, created)))
         for row in fresh:
             _taken(row, "thread")
+    done = {row.id for row in fresh}  # read before the commit expires the rows
     db.session.commit()
-    done = {row.id for row in fresh}
     return [inbound_id for inbound_id in inbound_ids if inbound_id not in done]
 
 
@@ -658,14 +658,17 @@ def _owe(*replies: dict) -> None:
 
 
 def _insert_new(model, unique: list[str], rows: list[dict]) -> list[int]:
-    """One INSERT ... ON CONFLICT (unique) DO NOTHING: the new rows' ids, in order."""
+    """INSERT ... ON CONFLICT (unique) DO NOTHING for each row: the new rows' ids, in order.
+
+    The rows go as parameters of one cached statement (SQLAlchemy batches them into multi-row
+    INSERTs), not as a VALUES list compiled anew for every batch.
+    """
     if not rows:
         return []
     insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
               else sqlite_insert)
-    statement = insert(model).values(rows).on_conflict_do_nothing(
-        index_elements=unique).returning(model.id)
-    return sorted(db.session.scalars(statement))
+    statement = insert(model).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    return sorted(db.session.scalars(statement, rows))
 
 
 def _settle_answer(event: events.Event) -> None:
