@@ -221,12 +221,18 @@ class View:
             return {}
         if len(groups) == 1 and len(groups[0]) == 1:
             return groups[0][0]
+        docsets = sorted((group[0].keys() if len(group) == 1 else set().union(*group)
+                          for group in groups), key=len)
+        common = set(docsets[0]).intersection(*docsets[1:])
         parts = [part for group in groups for part in group]
         if len(groups) == 1:  # one word: its fields summed
             return _union(parts)
-        docsets = sorted((group[0].keys() if len(group) == 1 else set().union(*group)
-                          for group in groups), key=len)
-        return _summed(parts, set(docsets[0]).intersection(*docsets[1:]))
+        out = dict.fromkeys(common, 0.0)
+        for part in parts:
+            for docnum in (part.keys() & common if len(part) > len(common) else
+                           [docnum for docnum in part if docnum in out]):
+                out[docnum] += part[docnum]
+        return out
 
     def term(self, searcher, field: str, text) -> dict[int, float]:
         try:
@@ -333,18 +339,12 @@ def _union(parts: list[dict[int, float]]) -> dict[int, float]:
     if len(parts) == 1:
         return parts[0]
     parts.sort(key=len, reverse=True)
-    return _summed(parts, set().union(*parts))
-
-
-def _summed(parts: list[dict[int, float]], docnums: Iterable[int]) -> dict[int, float]:
-    """{docnum: the sum of its scores in `parts`} for `docnums`, added in the parts' order (so
-    the sums are the same floats a loop would make), a part at a time in C: a loop per document
-    in Python cost more than everything else in a query that matches thousands of threads."""
-    order = list(docnums)
-    total = [0.0] * len(order)
-    for part in parts:
-        total = list(map(add, total, map(part.get, order, repeat(0.0))))
-    return dict(zip(order, total))
+    out = dict(parts[0])
+    get = out.get
+    for part in parts[1:]:
+        for docnum, score in part.items():
+            out[docnum] = get(docnum, 0.0) + score
+    return out
 
 
 def top(scores: dict[int, float], allowed: Iterable[int] | None, depth: int,
@@ -353,23 +353,8 @@ def top(scores: dict[int, float], allowed: Iterable[int] | None, depth: int,
     if allowed is not None:
         scores = {docnum: scores[docnum] for docnum in scores.keys() & allowed}
     if key is None:
-        best = _best_scores(scores, depth)
+        # Whoosh's order among equal scores: the lower document number first.
+        best = heapq.nsmallest(depth, scores.items(), key=lambda pair: (-pair[1], pair[0]))
     else:
         best = [(docnum, scores[docnum]) for docnum in heapq.nlargest(depth, scores, key=key)]
     return best, len(scores)
-
-
-def _best_scores(scores: dict[int, float], depth: int) -> list[tuple[int, float]]:
-    """The `depth` best (docnum, score) pairs, in Whoosh's order: by score, then the lower
-    document number first. The heap compares bare floats (in C); only a tie at the cut-off
-    needs the documents that share the lowest score kept."""
-    best = heapq.nlargest(depth, scores.items(), key=itemgetter(1))
-    if best and len(best) == depth:
-        cutoff = best[-1][1]
-        kept = [docnum for docnum, score in best if score == cutoff]
-        if list(scores.values()).count(cutoff) > len(kept):
-            tied = sorted(docnum for docnum, score in scores.items() if score == cutoff)
-            best = [pair for pair in best if pair[1] != cutoff]
-            best += [(docnum, cutoff) for docnum in tied[:depth - len(best)]]
-    best.sort(key=lambda pair: (-pair[1], pair[0]))
-    return best
