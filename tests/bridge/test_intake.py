@@ -110,3 +110,42 @@ def test_a_mixed_burst_is_taken_in_together_and_in_order(client, channel, caplog
         rows[key].id for key in ("old", "a1", "b1", "d1"))
     notices = db.session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "notice"))
     assert [notice.inbound_id for notice in notices] == [rows["c1"].id]
+
+
+def test_concurrent_deliveries_store_each_message_once(app, channel, background):
+    """Webhooks arriving at once each answer with their own count, and a message delivered by
+    several of them at once is stored (and counted, and taken in) once."""
+    import threading
+
+    results: list[dict] = []
+    failures: list[BaseException] = []
+
+    def send(worker: int) -> None:
+        client = app.test_client()
+        try:
+            for n in range(10):
+                ids = [f"w{worker}-{n}", f"shared-{n}"]  # every worker also sends shared-n
+                body = json.dumps({"activities": [
+                    {"type": "message", "id": item, "conversation": item,
+                     "author": {"id": item}, "text": f"Complaint {item}: my calls drop"}
+                    for item in ids]}).encode()
+                response = deliver(client, "partner", body, generic.sign(SECRET, body))
+                assert response.status_code == 200, response.get_json()
+                results.append(response.get_json())
+        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
+            failures.append(exc)
+
+    workers = [threading.Thread(target=send, args=(worker,)) for worker in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not failures
+    assert len(results) == 60 and all(result["received"] == 2 for result in results)
+    assert sum(result["stored"] for result in results) == 60 + 10
+    assert bridge.flush(), "intake did not finish"
+    db.session.expire_all()
+    stored = db.session.scalars(select(InboundMessage.external_id)).all()
+    assert sorted(stored) == sorted([f"w{w}-{n}" for w in range(6) for n in range(10)]
+                                    + [f"shared-{n}" for n in range(10)])
+    assert db.session.scalar(select(func.count()).select_from(Thread)) == 70
