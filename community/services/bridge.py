@@ -54,6 +54,7 @@ from community.models import (
 )
 from community.models.base import MAX_ID, utcnow
 from community.models.bridge import CHANNEL_KINDS, OUTBOX_OPEN, OUTBOX_STATES
+from community.render import render_markdown
 from community.services import (accounts, answers, background, events, permissions, reputation,
                                 threads)
 from community.services.errors import BadRequest, Invalid, NotFound, Unauthorized
@@ -362,7 +363,8 @@ def _take_message(row: InboundMessage) -> str:
         comment = threads.add_comment(author, thread.question, fit(body, limit))
         row.thread_id, row.comment_id = thread.id, comment.id
         return "joined"
-    thread = threads.create_thread(author, _title_of(row), body, [row.channel.kind],
+    title = _title_of(row, identity.display_name or identity.handle)
+    thread = threads.create_thread(author, title, body, [row.channel.kind],
                                    source_kind=row.channel.kind, source_url=row.url)
     reputation.award_for_question(thread.question)
     _owe(_started(row, thread))
@@ -543,13 +545,14 @@ def _body_of(row: InboundMessage) -> str:
     return fit(body, current_app.config["BODY_MAX"]) if body else ""
 
 
-def _title_of(row: InboundMessage) -> str:
-    """The first sentence, cut to a readable length; a label when that is too short."""
+def _title_of(row: InboundMessage, name: str) -> str:
+    """The first sentence, cut to a readable length; a label naming the sender (`name`) when
+    that is too short."""
     text = " ".join(row.text.split())
     first = re.split(r"(?<=[.!?؟。！？])\s", text, maxsplit=1)[0] if text else ""
     title = fit(first, 120)
     if len(title) < current_app.config["TITLE_MIN"]:
-        who = row.identity.display_name or row.identity.handle or "a customer"
+        who = name or "a customer"
         title = fit(f"{row.channel.name} message from {who}" + (f": {title}" if title else ""),
                     current_app.config["TITLE_MAX"])
     return title
@@ -579,28 +582,40 @@ def intake_many(inbound_ids: list[int]) -> None:
 @retry_on_conflict
 def _intake_new_complaints(inbound_ids: list[int]) -> list[int]:
     """Start a thread for each new customer's complaint among `inbound_ids`, in one transaction;
-    the ids left for `intake`. Commits."""
-    # Claimed with a write first, as in _intake_once.
-    claimed = db.session.scalars(
-        update(InboundMessage)
-        .where(InboundMessage.id.in_(inbound_ids), InboundMessage.outcome == "")
-        .values(error="").returning(InboundMessage.id)
-        .execution_options(synchronize_session=False)).all()
-    rows = db.session.scalars(select(InboundMessage).where(InboundMessage.id.in_(claimed))
-                              .order_by(InboundMessage.id)).all()
+    the ids left for `intake`. Commits.
+
+    What needs no write (finding the new complaints, titles, rendering) is done before the
+    claim, which on SQLite takes the one write lock the webhooks also wait for. A message
+    claimed meanwhile by another process sends the whole batch one at a time; an identity or
+    user name created meanwhile fails the flush, with the same result.
+    """
+    rows = db.session.scalars(select(InboundMessage).where(
+        InboundMessage.id.in_(inbound_ids), InboundMessage.outcome == "")
+        .order_by(InboundMessage.id)).all()
     fresh = _new_complaints(rows)
     if not fresh:
         db.session.rollback()
         return inbound_ids
     authors = [Author(**row.author) for row in fresh]
-    users = accounts.shadow_users([_shadow_draft(row.channel, author)
-                                   for row, author in zip(fresh, authors)])
+    shadows = [_shadow_draft(row.channel, author) for row, author in zip(fresh, authors)]
+    texts = [(_title_of(row, author.display_name or author.handle), _body_of(row))
+             for row, author in zip(fresh, authors)]
+    rendered = [render_markdown(body) for _, body in texts]
+    claimed = db.session.scalars(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_([row.id for row in fresh]), InboundMessage.outcome == "")
+        .values(error="").returning(InboundMessage.id)
+        .execution_options(synchronize_session=False)).all()
+    if len(claimed) != len(fresh):
+        db.session.rollback()
+        return inbound_ids
+    users = accounts.shadow_users(shadows)
     for row, author, user in zip(fresh, authors, users):
         row.identity = _new_identity(row, author, user)
     created = threads.create_threads([
-        threads.ThreadDraft(user, _title_of(row), _body_of(row), [row.channel.kind],
-                            source_kind=row.channel.kind, source_url=row.url)
-        for row, user in zip(fresh, users)])
+        threads.ThreadDraft(user, title, body, [row.channel.kind], source_kind=row.channel.kind,
+                            source_url=row.url, body_html=html)
+        for row, user, (title, body), html in zip(fresh, users, texts, rendered)])
     reputation.award_for_questions([thread.question for thread in created])
     with db.session.no_autoflush:  # the rows' changes go out in one flush, at the commit
         _owe(*(_started(row, thread) for row, thread in zip(fresh, created)))

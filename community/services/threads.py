@@ -102,6 +102,7 @@ class ThreadDraft:
     tags: list[str]
     source_kind: str = "web"
     source_url: str | None = None
+    body_html: str | None = None  # rendered ahead (the bridge renders before it takes the lock)
 
 
 def create_thread(author: User, title: str, body: str, tags: list[str], *,
@@ -122,7 +123,8 @@ def create_threads(drafts: list[ThreadDraft]) -> list[Thread]:
                         source_kind=draft.source_kind, source_url=draft.source_url,
                         created_at=now, last_activity_at=now)
         question = Post(thread=thread, author=draft.author, kind="question",
-                        body_source=draft.body, body_html=render_markdown(draft.body),
+                        body_source=draft.body,
+                        body_html=draft.body_html or render_markdown(draft.body),
                         created_at=now)
         question.revisions.append(Revision(number=1, editor=draft.author, title=draft.title,
                                            tags=" ".join(draft.tags), body_source=draft.body,
