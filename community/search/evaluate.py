@@ -1,4 +1,4 @@
-"""Runs parsed Whoosh queries in bulk over Whoosh's own posting lists, with caches.
+"""Runs parsed Whoosh queries in bulk over Whoosh's own posting lists, as numpy arrays.
 
 Whoosh's matchers walk every matching document through a tree of Python objects (an And of an
 Or per word of five field terms), scoring one document at a time, and then walk them all again
@@ -6,10 +6,15 @@ to count them. On a forum whose support questions share a small vocabulary a typ
 matches thousands of threads, so that cost 60-80 ms a query at 20,000 threads. Here the same
 query tree is evaluated a posting list at a time: each term's postings are read once per
 segment (segments never change, only their deletions), scored with Whoosh's BM25F formula and
-the index's global statistics into a {docnum: score} dict, and the tree's And/Or become dict and
-set operations that run in C. Counting is then the size of the result, and the top hits a
-heap over it. Query types this module does not know (phrases, fuzzy terms, ranges) are run by
-Whoosh itself and joined in, so the query language stays Whoosh's.
+the index's global statistics, and the tree's And/Or become operations on arrays with one slot
+per document. Counting is then a sum, and the top hits a partial sort.
+
+Phrases are scored as Whoosh scores them (the sum of their words' scores where the words stand
+in order); where they stand in order is asked of Whoosh's span matchers once per segment.
+Query types this module does not know (fuzzy terms, ranges) are run by Whoosh itself and
+joined in, so the query language stays Whoosh's. A prefix (`word*`) scores as the words it
+stands for, not Whoosh's constant score, so a finished last word still ranks by how well it
+matches.
 
 A `View` belongs to one index generation: its statistics and caches are valid until the next
 commit, when the index opens a new searcher and a new View (segment caches carry over).
@@ -17,33 +22,65 @@ commit, when the index opens a new searcher and a new View (segment caches carry
 
 from __future__ import annotations
 
-import heapq
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable
-from itertools import accumulate, repeat
-from operator import add, itemgetter, mul, truediv
+from dataclasses import dataclass
+from itertools import accumulate
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.scoring import BM25F
 
-# Bytes the score caches of one commit's View may take (roughly; see _size()).
+# Bytes the scored terms and Whoosh-run results of one commit's View may take.
 CACHE_BYTES = 64_000_000
-SEGMENT_POSTINGS = 4_000      # posting lists kept per segment
+SEGMENT_POSTINGS = 4_000      # posting lists (and phrase matches) kept per segment
 RAW_COLUMNS = {"activity", "created"}
+_EMPTY_IDS = np.zeros(0, dtype=np.int64)
+_EMPTY_SCORES = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(slots=True)
+class Matches:
+    """Which documents of a View match, and their scores (0.0 where they do not)."""
+
+    hit: np.ndarray     # bool, one per document number
+    score: np.ndarray   # float64, one per document number
+
+    @classmethod
+    def none(cls, size: int) -> Matches:
+        return cls(np.zeros(size, dtype=bool), np.zeros(size, dtype=np.float64))
+
+    @classmethod
+    def of(cls, size: int, docnums: np.ndarray, scores: np.ndarray) -> Matches:
+        out = cls.none(size)
+        out.hit[docnums] = True
+        out.score[docnums] = scores
+        return out
+
+    def count(self) -> int:
+        return int(np.count_nonzero(self.hit))
 
 
 class SegmentCache:
-    """What never changes in one segment: term postings and per-document columns."""
+    """What never changes in one segment: term postings, phrase matches and columns."""
 
     def __init__(self) -> None:
         self.postings: OrderedDict = OrderedDict()
-        self.lengths: dict[str, list[int]] = {}
+        self.lengths: dict[str, np.ndarray] = {}
         self.columns: dict[str, list] = {}
         self.lock = threading.Lock()
 
-    def term(self, reader, field: str, btext: bytes) -> tuple[array, array]:
+    def _remember(self, key, value):
+        with self.lock:
+            self.postings[key] = value
+            while len(self.postings) > SEGMENT_POSTINGS:
+                self.postings.popitem(last=False)
+        return value
+
+    def term(self, reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """The segment's raw postings of a term: document numbers (in the segment) and weights.
+        Deletions are applied per generation by the View."""
         key = (field, btext)
         found = self.postings.get(key)
         if found is not None:
@@ -51,7 +88,6 @@ class SegmentCache:
         ids = array("I")
         weights = array("f")
         if (field, btext) in reader:
-            # The segment's raw postings (deletions are applied per generation by the View).
             terms = getattr(reader, "_terms", None)
             if terms is not None and hasattr(terms, "matcher"):
                 matcher = terms.matcher(field, btext, reader.schema[field].format, scorer=None)
@@ -77,18 +113,26 @@ class SegmentCache:
                     ids.append(matcher.id())
                     weights.append(matcher.weight())
                     matcher.next()
-        found = (ids, weights)
-        with self.lock:
-            self.postings[key] = found
-            while len(self.postings) > SEGMENT_POSTINGS:
-                self.postings.popitem(last=False)
+        found = (np.frombuffer(ids, dtype=np.uint32).astype(np.int64),
+                 np.frombuffer(weights, dtype=np.float32).astype(np.float64))
+        return self._remember(key, found)
+
+    def phrase(self, leaf_searcher, q: wq.Phrase) -> np.ndarray:
+        """The segment's documents where the phrase's words stand in order (Whoosh's spans)."""
+        key = ("phrase", q.fieldname, tuple(q.words), q.slop)
+        found = self.postings.get(key)
+        if found is None:
+            matcher = wq.Phrase(q.fieldname, q.words, slop=q.slop).matcher(leaf_searcher)
+            found = self._remember(key, np.fromiter(matcher.all_ids(), dtype=np.int64))
         return found
 
-    def field_lengths(self, reader, field: str) -> list[int]:
+    def field_lengths(self, reader, field: str) -> np.ndarray:
         found = self.lengths.get(field)
         if found is None:
             length = reader.doc_field_length
-            found = [length(docnum, field, 1) for docnum in range(reader.doc_count_all())]
+            # (A document with no words in the field has no postings in it: length None.)
+            found = np.array([length(docnum, field, 1) or 0
+                              for docnum in range(reader.doc_count_all())], dtype=np.float64)
             self.lengths[field] = found
         return found
 
@@ -105,14 +149,13 @@ class SegmentCache:
         return found
 
 
-def _deleted(reader) -> frozenset[int]:
+def _deleted(reader) -> np.ndarray:
     if not reader.has_deletions():
-        return frozenset()
+        return _EMPTY_IDS
     found = getattr(reader, "deleted_docs_set", None)
-    if found is not None:
-        return frozenset(found)
-    return frozenset(docnum for docnum in range(reader.doc_count_all())
-                     if reader.is_deleted(docnum))
+    if found is None:
+        found = (docnum for docnum in range(reader.doc_count_all()) if reader.is_deleted(docnum))
+    return np.fromiter(found, dtype=np.int64)
 
 
 def segment_key(reader) -> object:
@@ -127,8 +170,10 @@ class View:
         reader = searcher.reader()
         self.leaves = [(leaf, offset, segments.setdefault(segment_key(leaf), SegmentCache()))
                        for leaf, offset in reader.leaf_readers()]
-        self.deleted = [_deleted(leaf) for leaf, _, _ in self.leaves]
-        self.doc_count = reader.doc_count_all()
+        self.size = reader.doc_count_all()
+        self.live = np.ones(self.size, dtype=bool)
+        for leaf, offset, _ in self.leaves:
+            self.live[_deleted(leaf) + offset] = False
         weighting = searcher.weighting
         self.bm25 = isinstance(weighting, BM25F)
         self.B = getattr(weighting, "B", 0.75)
@@ -136,7 +181,7 @@ class View:
         self.field_B = getattr(weighting, "_field_B", {})
         self._cache: OrderedDict = OrderedDict()
         self._cached = 0
-        self._norm_cache: dict = {}
+        self._norms_cache: dict = {}
         self._lock = threading.Lock()
 
     # ---- caching ------------------------------------------------------------------------------
@@ -152,151 +197,156 @@ class View:
             pass
         return found
 
-    def _put(self, key, value):
+    def _put(self, key, value, size: int):
         try:
             hash(key)
         except TypeError:
             return value
-        size = _size(value)
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = value
+                self._cache[key] = (value, size)
                 self._cached += size
                 while self._cached > CACHE_BYTES and len(self._cache) > 1:
-                    _, old = self._cache.popitem(last=False)
-                    self._cached -= _size(old)
+                    _, (_, old) = self._cache.popitem(last=False)
+                    self._cached -= old
         return value
+
+    def _cached_value(self, key):
+        found = self._get(key)
+        return None if found is None else found[0]
 
     # ---- evaluation ---------------------------------------------------------------------------
 
-    def scores(self, searcher, q) -> dict[int, float]:
-        """{docnum: score} of every (undeleted) document matching `q`, scored as Whoosh would."""
-        if type(q) is wq.Term:  # cached in term()
-            scores = self.term(searcher, q.fieldname, q.text)
-            if q.boost != 1.0:
-                scores = dict(zip(scores, map(mul, scores.values(), repeat(q.boost))))
-            return scores
-        key = ("q", q)
-        found = self._get(key)
-        if found is None:
-            found = self._put(key, self.evaluate(searcher, q))
-        return found
-
-    def evaluate(self, searcher, q) -> dict[int, float]:
-        """As scores(), but `q` itself is not cached (its parts are): a whole query typed once
-        would only push out the words that many queries share."""
-        boost = getattr(q, "boost", 1.0)
+    def evaluate(self, searcher, q) -> Matches:
+        """Every (undeleted) document matching `q`, scored as Whoosh would."""
         if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
-            return {}
-        if type(q) is wq.Term:
-            out = self.term(searcher, q.fieldname, q.text)
-        elif type(q) is wq.And:
-            out = self._and(searcher, q.subqueries)
-        elif type(q) is wq.Or and not q.minmatch and q.scale is None:
-            out = _union([self.scores(searcher, sub) for sub in q.subqueries])
-        elif type(q) in (wq.Prefix,):
-            reader = searcher.reader()
-            parts = [self.term(searcher, q.fieldname, btext) for btext in q._btexts(reader)]
-            out = _union(parts)
-        else:  # phrases, fuzzy terms, ranges...: Whoosh's own matchers, every match
-            return _every_match(searcher, q)
-        if boost != 1.0 and out:
-            out = {docnum: score * boost for docnum, score in out.items()}
+            return Matches.none(self.size)
+        kind = type(q)
+        if kind is wq.Term:
+            out = Matches.of(self.size, *self.term(searcher, q.fieldname, q.text))
+        elif kind is wq.And:
+            out = self._and([self.evaluate(searcher, sub) for sub in q.subqueries])
+        elif kind is wq.Or and not q.minmatch and q.scale is None:
+            out = self._or([self.evaluate(searcher, sub) for sub in q.subqueries])
+        elif kind is wq.Prefix:
+            out = self._or([Matches.of(self.size, *self.term(searcher, q.fieldname, btext))
+                            for btext in q._btexts(searcher.reader())])
+        elif kind is wq.Phrase and self.bm25:
+            out = self._phrase(searcher, q)
+        else:  # fuzzy terms, ranges...: Whoosh's own matchers, every match
+            return self._whoosh(searcher, q)
+        boost = getattr(q, "boost", 1.0)
+        if boost != 1.0:
+            out.score *= boost
         return out
 
-    def _and(self, searcher, subqueries) -> dict[int, float]:
-        """Documents matching every part, the sum of the parts' scores. A part that is an Or
-        (a word in each field) is not summed up over all its documents first: the documents
-        every part has are found with set operations, and only those are scored."""
-        groups = []
-        for sub in subqueries:
-            if type(sub) is wq.Or and not sub.minmatch and sub.scale is None \
-                    and getattr(sub, "boost", 1.0) == 1.0:
-                groups.append([part for part in (self.scores(searcher, child)
-                                                 for child in sub.subqueries) if part])
-            else:
-                part = self.scores(searcher, sub)
-                groups.append([part] if part else [])
-        if not groups or not all(groups):
-            return {}
-        if len(groups) == 1 and len(groups[0]) == 1:
-            return groups[0][0]
-        docsets = sorted((group[0].keys() if len(group) == 1 else set().union(*group)
-                          for group in groups), key=len)
-        common = set(docsets[0]).intersection(*docsets[1:])
-        parts = [part for group in groups for part in group]
-        if len(groups) == 1:  # one word: its fields summed
-            return _union(parts)
-        out = dict.fromkeys(common, 0.0)
+    def _or(self, parts: list[Matches]) -> Matches:
+        """Documents matching any part; the sum of the scores of the parts they match."""
+        if len(parts) == 1:
+            return parts[0]
+        out = Matches.none(self.size)
         for part in parts:
-            for docnum in (part.keys() & common if len(part) > len(common) else
-                           [docnum for docnum in part if docnum in out]):
-                out[docnum] += part[docnum]
+            out.hit |= part.hit
+            out.score += part.score
         return out
 
-    def term(self, searcher, field: str, text) -> dict[int, float]:
+    def _and(self, parts: list[Matches]) -> Matches:
+        """Documents matching every part; the sum of the parts' scores."""
+        if len(parts) == 1:
+            return parts[0]
+        out = Matches.none(self.size)
+        out.hit[:] = True
+        for part in parts:
+            out.hit &= part.hit
+            out.score += part.score
+        out.score[~out.hit] = 0.0
+        return out
+
+    def _phrase(self, searcher, q: wq.Phrase) -> Matches:
+        words = [self.term(searcher, q.fieldname, word) for word in q.words]
+        if any(len(docnums) == 0 for docnums, _ in words):
+            return Matches.none(self.size)
+        inorder = np.zeros(self.size, dtype=bool)
+        for (leaf, offset, cache), (leaf_searcher, _) in zip(self.leaves,
+                                                             searcher.leaf_searchers()):
+            inorder[cache.phrase(leaf_searcher, q) + offset] = True
+        out = self._and([Matches.of(self.size, *word) for word in words])
+        out.hit &= inorder
+        out.score[~out.hit] = 0.0
+        return out
+
+    def _whoosh(self, searcher, q) -> Matches:
+        key = ("q", q)
+        found = self._cached_value(key)
+        if found is None:
+            results = searcher.search(q, limit=None)
+            pairs = results.top_n
+            docnums = np.array([docnum for _, docnum in pairs], dtype=np.int64)
+            scores = np.array([score for score, _ in pairs], dtype=np.float64)
+            found = self._put(key, (docnums, scores), 16 * len(pairs) + 64)
+        return Matches.of(self.size, *found)
+
+    def term(self, searcher, field: str, text) -> tuple[np.ndarray, np.ndarray]:
+        """A term's (undeleted) document numbers and their scores, in document order."""
         try:
             btext = searcher.schema[field].to_bytes(text) if isinstance(text, str) else text
         except (KeyError, ValueError):
-            return {}
+            return _EMPTY_IDS, _EMPTY_SCORES
         key = ("t", field, btext)
-        found = self._get(key)
+        found = self._cached_value(key)
         if found is not None:
             return found
-        # Terms pushed out of the cache as dicts stay longer as two arrays (12 bytes a posting,
-        # not ~90): made a dict again in C.
-        compact = self._get(("c", field, btext))
-        if compact is not None:
-            return self._put(key, dict(zip(*compact)))
-        out: dict[int, float] = {}
         if (field, btext) not in searcher.reader():  # as Whoosh's Term: no statistics to score
-            return out
+            return _EMPTY_IDS, _EMPTY_SCORES
         scorable = searcher.schema[field].scorable
-        if self.bm25 and scorable:
-            idf = searcher.idf(field, btext)
+        if not self.bm25:  # another weighting model: Whoosh scores it
+            found = self._whoosh(searcher, wq.Term(field, text))
+            return self._put(key, (np.flatnonzero(found.hit), found.score[found.hit]),
+                             16 * found.count() + 64)
+        idf = searcher.idf(field, btext)
+        parts = []
+        for leaf, offset, cache in self.leaves:
+            ids, weights = cache.term(leaf, field, btext)
+            if not len(ids):
+                continue
+            if scorable:
+                # Whoosh's bm25(): idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * fl / avgfl)).
+                norms = self._norms(searcher, leaf, offset, cache, field)
+                scores = weights * (idf * (self.K1 + 1)) / (weights + norms[ids])
+            else:
+                scores = weights
+            docnums = ids + offset
+            live = self.live[docnums]
+            parts.append((docnums[live], scores[live]))
+        if not parts:
+            found = (_EMPTY_IDS, _EMPTY_SCORES)
+        elif len(parts) == 1:
+            found = parts[0]
+        else:
+            found = (np.concatenate([d for d, _ in parts]), np.concatenate([s for _, s in parts]))
+        return self._put(key, found, 16 * len(found[0]) + 64)
+
+    def _norms(self, searcher, leaf, offset, cache, field) -> np.ndarray:
+        """K1 * (1 - B + B * fl / avgfl) of every document in a segment, for this generation."""
+        key = (offset, field)
+        found = self._norms_cache.get(key)
+        if found is None:
             avgfl = searcher.avg_field_length(field) or 1
             B = self.field_B.get(field, self.B)
-            K1 = self.K1
-            top = idf * (K1 + 1)
-            c1 = K1 * (1 - B)
-            c2 = K1 * B / avgfl
-        elif scorable or not self.bm25:  # another weighting model: Whoosh scores it
-            return self._put(key, _every_match(searcher, wq.Term(field, text)))
-        for (leaf, offset, cache), deleted in zip(self.leaves, self.deleted):
-            ids, weights = cache.term(leaf, field, btext)
-            if not ids:
-                continue
-            docnums = map(add, ids, repeat(offset)) if offset else ids
-            if self.bm25 and scorable:
-                # Whoosh's bm25(): idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * fl / avgfl)),
-                # a posting list at a time in C (map and operator) rather than a loop per posting.
-                norms = self._norms(leaf, offset, cache, field, c1, c2)
-                lengths = itemgetter(*ids)(norms) if len(ids) > 1 else (norms[ids[0]],)
-                out.update(zip(docnums, map(truediv, map(mul, weights, repeat(top)),
-                                            map(add, weights, lengths))))
-            else:
-                out.update(zip(docnums, weights))
-            for docnum in deleted:
-                out.pop(offset + docnum, None)
-        self._put(("c", field, btext), (array("I", out), array("d", out.values())))
-        return self._put(key, out)
-
-    def _norms(self, leaf, offset, cache, field, c1, c2) -> list[float]:
-        """K1 * (1 - B + B * fl / avgfl) of every document in a segment, for this generation."""
-        key = ("n", offset, field)
-        found = self._norm_cache.get(key)
-        if found is None:
-            # (A document with no words in the field has no postings in it: length None.)
-            found = [c1 + c2 * (length or 0) for length in cache.field_lengths(leaf, field)]
-            self._norm_cache[key] = found
+            c1 = self.K1 * (1 - B)
+            c2 = self.K1 * B / avgfl
+            found = c1 + c2 * cache.field_lengths(leaf, field)
+            self._norms_cache[key] = found
         return found
 
-    def docs(self, searcher, q) -> frozenset[int]:
-        """The documents matching a filter query (cached for the generation)."""
+    def docs(self, searcher, q) -> np.ndarray:
+        """The documents matching a filter query, as a mask (cached for the generation)."""
         key = ("f", q)
-        found = self._get(key)
+        found = self._cached_value(key)
         if found is None:
-            found = self._put(key, frozenset(searcher.docs_for_query(q)))
+            found = np.zeros(self.size, dtype=bool)
+            found[np.fromiter(searcher.docs_for_query(q), dtype=np.int64)] = True
+            found = self._put(key, found, self.size + 64)
         return found
 
     def column(self, name: str, docnum: int):
@@ -305,56 +355,36 @@ class View:
                 return cache.column(leaf, name)[docnum - offset]
         raise IndexError(docnum)
 
-    def column_key(self, name: str):
-        """A function docnum → column value (for sorting many documents)."""
-        columns = [(offset, cache.column(leaf, name)) for leaf, offset, cache in self.leaves]
-        if len(columns) == 1:
-            return columns[0][1].__getitem__
-        offsets = [offset for offset, _ in columns]
-
-        def value(docnum: int):
-            from bisect import bisect_right
-            offset, column = columns[bisect_right(offsets, docnum) - 1]
-            return column[docnum - offset]
-
-        return value
+    def column_array(self, name: str) -> np.ndarray:
+        """A column of every document (numbers only), for sorting many documents by it."""
+        key = ("col", name)
+        found = self._cached_value(key)
+        if found is None:
+            values = [value or 0 for leaf, _, cache in self.leaves
+                      for value in cache.column(leaf, name)]
+            found = self._put(key, np.array(values, dtype=np.int64), 8 * self.size + 64)
+        return found
 
 
-def _size(value) -> int:
-    """A cache entry's cost in bytes, roughly: a posting in arrays 12, in a dict or set ~90."""
-    if isinstance(value, tuple):
-        return 12 * len(value[0]) + 64
-    return 90 * len(value) + 64
-
-
-def _every_match(searcher, q) -> dict[int, float]:
-    results = searcher.search(q, limit=None)
-    return {docnum: score for score, docnum in results.top_n}
-
-
-def _union(parts: list[dict[int, float]]) -> dict[int, float]:
-    parts = [part for part in parts if part]
-    if not parts:
-        return {}
-    if len(parts) == 1:
-        return parts[0]
-    parts.sort(key=len, reverse=True)
-    out = dict(parts[0])
-    get = out.get
-    for part in parts[1:]:
-        for docnum, score in part.items():
-            out[docnum] = get(docnum, 0.0) + score
-    return out
-
-
-def top(scores: dict[int, float], allowed: Iterable[int] | None, depth: int,
-        key=None) -> tuple[list[tuple[int, float]], int]:
-    """The best `depth` (docnum, score) pairs (by score, or by `key`) and how many matched."""
-    if allowed is not None:
-        scores = {docnum: scores[docnum] for docnum in scores.keys() & allowed}
+def top(matches: Matches, allowed: np.ndarray | None, depth: int,
+        key: np.ndarray | None = None) -> tuple[list[tuple[int, float]], int]:
+    """The best `depth` (docnum, score) pairs and how many matched. By score, the lower document
+    number first among equals (Whoosh's order); or by `key` (one value per document), the
+    larger first, then the higher document number."""
+    hit = matches.hit if allowed is None else matches.hit & allowed
+    docnums = np.flatnonzero(hit)
+    total = len(docnums)
+    if not total or depth <= 0:
+        return [], total
+    values = matches.score[docnums] if key is None else key[docnums]
+    if total > depth:
+        # Whatever ties with the depth-th value is sorted too, so the order among equals holds.
+        kth = np.partition(values, total - depth)[total - depth]
+        keep = values >= kth
+        docnums, values = docnums[keep], values[keep]
     if key is None:
-        # Whoosh's order among equal scores: the lower document number first.
-        best = heapq.nsmallest(depth, scores.items(), key=lambda pair: (-pair[1], pair[0]))
+        order = np.lexsort((docnums, -values))[:depth]
     else:
-        best = [(docnum, scores[docnum]) for docnum in heapq.nlargest(depth, scores, key=key)]
-    return best, len(scores)
+        order = np.lexsort((docnums, values))[::-1][:depth]
+    scores = matches.score[docnums[order]]
+    return list(zip(docnums[order].tolist(), scores.tolist())), total

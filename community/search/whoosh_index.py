@@ -323,18 +323,16 @@ class WhooshIndex:
         """One page of hits and the exact number of matches, evaluated in bulk
         (search/evaluate.py) on this commit's caches."""
         view = self._view(searcher)
-        scores = view.evaluate(searcher, parsed)
+        matches = view.evaluate(searcher, parsed)
         allowed = None
         for condition in self._filters(query):
             docs = view.docs(searcher, condition)
             allowed = docs if allowed is None else allowed & docs
         window = query.offset + query.limit
         if query.sort == "recent":
-            activity = view.column_key("activity")
-            ranked, total = top(scores, allowed, window,
-                                key=lambda docnum: (activity(docnum), docnum))
+            ranked, total = top(matches, allowed, window, key=view.column_array("activity"))
         else:
-            best, total = top(scores, allowed, max(RERANK_DEPTH, window))
+            best, total = top(matches, allowed, max(RERANK_DEPTH, window))
             ranked = sorted(((docnum, self._rank(view, docnum, score)) for docnum, score in best),
                             key=lambda pair: (-pair[1], -int(view.column("id", pair[0]))))
         page = ranked[query.offset:window]
@@ -364,13 +362,12 @@ class WhooshIndex:
                     for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
         searcher = self._searcher()
         view = self._view(searcher)
-        scores = view.evaluate(searcher, query)
+        matches = view.evaluate(searcher, query)
         if exclude is not None:
             excluded = searcher.document_number(id=str(exclude))
-            if excluded is not None and excluded in scores:
-                scores = dict(scores)
-                del scores[excluded]
-        best, _ = top(scores, None, limit * 4)
+            if excluded is not None:
+                matches.hit[excluded] = False
+        best, _ = top(matches, None, limit * 4)
         if not best:
             return []
         floor = best[0][1] * 0.25  # drop matches on one stray common word
