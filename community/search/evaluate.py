@@ -16,8 +16,9 @@ joined in, so the query language stays Whoosh's. A prefix (`word*`) scores as th
 stands for, not Whoosh's constant score, so a finished last word still ranks by how well it
 matches.
 
-A `View` belongs to one index generation: its statistics and caches are valid until the next
-commit, when the index opens a new searcher and a new View (segment caches carry over).
+A `Generation` belongs to one commit: its statistics and caches are valid until the next
+commit, when the index opens new searchers and a new Generation (segment caches carry over).
+Each search sees it through a `View` bound to its thread's searcher.
 """
 
 from __future__ import annotations
@@ -163,41 +164,40 @@ def segment_key(reader) -> object:
     return segment.segment_id() if segment is not None else id(reader)
 
 
-class View:
-    """One generation of the index, seen through one searcher at a time."""
+class Generation:
+    """What one commit's searchers share: which documents are live, the scoring parameters,
+    and the terms scored with this commit's statistics (an LRU of about CACHE_BYTES)."""
 
     def __init__(self, searcher, segments: dict) -> None:
         reader = searcher.reader()
-        self.leaves = [(leaf, offset, segments.setdefault(segment_key(leaf), SegmentCache()))
-                       for leaf, offset in reader.leaf_readers()]
+        self.segments = [(offset, segments.setdefault(segment_key(leaf), SegmentCache()))
+                         for leaf, offset in reader.leaf_readers()]
         self.size = reader.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
-        for leaf, offset, _ in self.leaves:
+        for leaf, offset in reader.leaf_readers():
             self.live[_deleted(leaf) + offset] = False
         weighting = searcher.weighting
         self.bm25 = isinstance(weighting, BM25F)
         self.B = getattr(weighting, "B", 0.75)
         self.K1 = getattr(weighting, "K1", 1.2)
         self.field_B = getattr(weighting, "_field_B", {})
+        self.norms: dict = {}
         self._cache: OrderedDict = OrderedDict()
         self._cached = 0
-        self._norms_cache: dict = {}
         self._lock = threading.Lock()
 
-    # ---- caching ------------------------------------------------------------------------------
-
-    def _get(self, key):
+    def get(self, key):
         try:
-            found = self._cache[key]
+            value, _ = self._cache[key]
         except (KeyError, TypeError):
             return None
         try:
             self._cache.move_to_end(key)
         except KeyError:  # another thread pushed it out meanwhile
             pass
-        return found
+        return value
 
-    def _put(self, key, value, size: int):
+    def put(self, key, value, size: int):
         try:
             hash(key)
         except TypeError:
@@ -211,30 +211,38 @@ class View:
                     self._cached -= old
         return value
 
-    def _cached_value(self, key):
-        found = self._get(key)
-        return None if found is None else found[0]
+
+class View:
+    """One generation of the index, seen through one thread's searcher: Whoosh's readers are not
+    safe to share between threads (they seek and read one file), the generation's caches are."""
+
+    def __init__(self, generation: Generation, searcher) -> None:
+        self.generation = generation
+        self.searcher = searcher
+        self.size = generation.size
+        self.leaves = [(leaf, offset, cache) for (leaf, offset), (_, cache)
+                       in zip(searcher.reader().leaf_readers(), generation.segments)]
 
     # ---- evaluation ---------------------------------------------------------------------------
 
-    def evaluate(self, searcher, q) -> Matches:
+    def evaluate(self, q) -> Matches:
         """Every (undeleted) document matching `q`, scored as Whoosh would."""
         if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
             return Matches.none(self.size)
         kind = type(q)
         if kind is wq.Term:
-            out = Matches.of(self.size, *self.term(searcher, q.fieldname, q.text))
+            out = Matches.of(self.size, *self.term(q.fieldname, q.text))
         elif kind is wq.And:
-            out = self._and([self.evaluate(searcher, sub) for sub in q.subqueries])
+            out = self._and([self.evaluate(sub) for sub in q.subqueries])
         elif kind is wq.Or and not q.minmatch and q.scale is None:
-            out = self._or([self.evaluate(searcher, sub) for sub in q.subqueries])
+            out = self._or([self.evaluate(sub) for sub in q.subqueries])
         elif kind is wq.Prefix:
-            out = self._or([Matches.of(self.size, *self.term(searcher, q.fieldname, btext))
-                            for btext in q._btexts(searcher.reader())])
-        elif kind is wq.Phrase and self.bm25:
-            out = self._phrase(searcher, q)
+            out = self._or([Matches.of(self.size, *self.term(q.fieldname, btext))
+                            for btext in self._expand(q)])
+        elif kind is wq.Phrase and self.generation.bm25:
+            out = self._phrase(q)
         else:  # fuzzy terms, ranges...: Whoosh's own matchers, every match
-            return self._whoosh(searcher, q)
+            return self._whoosh(q)
         boost = getattr(q, "boost", 1.0)
         if boost != 1.0:
             out.score *= boost
@@ -262,48 +270,58 @@ class View:
         out.score[~out.hit] = 0.0
         return out
 
-    def _phrase(self, searcher, q: wq.Phrase) -> Matches:
-        words = [self.term(searcher, q.fieldname, word) for word in q.words]
+    def _expand(self, q: wq.Prefix) -> list[bytes]:
+        """The words a prefix stands for in this generation (walking the term index is slow)."""
+        key = ("p", q.fieldname, q.text)
+        found = self.generation.get(key)
+        if found is None:
+            found = list(q._btexts(self.searcher.reader()))
+            found = self.generation.put(key, found, sum(len(btext) + 40 for btext in found) + 64)
+        return found
+
+    def _phrase(self, q: wq.Phrase) -> Matches:
+        words = [self.term(q.fieldname, word) for word in q.words]
         if any(len(docnums) == 0 for docnums, _ in words):
             return Matches.none(self.size)
         inorder = np.zeros(self.size, dtype=bool)
         for (leaf, offset, cache), (leaf_searcher, _) in zip(self.leaves,
-                                                             searcher.leaf_searchers()):
+                                                             self.searcher.leaf_searchers()):
             inorder[cache.phrase(leaf_searcher, q) + offset] = True
         out = self._and([Matches.of(self.size, *word) for word in words])
         out.hit &= inorder
         out.score[~out.hit] = 0.0
         return out
 
-    def _whoosh(self, searcher, q) -> Matches:
+    def _whoosh(self, q) -> Matches:
         key = ("q", q)
-        found = self._cached_value(key)
+        found = self.generation.get(key)
         if found is None:
-            results = searcher.search(q, limit=None)
+            results = self.searcher.search(q, limit=None)
             pairs = results.top_n
             docnums = np.array([docnum for _, docnum in pairs], dtype=np.int64)
             scores = np.array([score for score, _ in pairs], dtype=np.float64)
-            found = self._put(key, (docnums, scores), 16 * len(pairs) + 64)
+            found = self.generation.put(key, (docnums, scores), 16 * len(pairs) + 64)
         return Matches.of(self.size, *found)
 
-    def term(self, searcher, field: str, text) -> tuple[np.ndarray, np.ndarray]:
+    def term(self, field: str, text) -> tuple[np.ndarray, np.ndarray]:
         """A term's (undeleted) document numbers and their scores, in document order."""
+        generation = self.generation
         try:
-            btext = searcher.schema[field].to_bytes(text) if isinstance(text, str) else text
+            btext = self.searcher.schema[field].to_bytes(text) if isinstance(text, str) else text
         except (KeyError, ValueError):
             return _EMPTY_IDS, _EMPTY_SCORES
         key = ("t", field, btext)
-        found = self._cached_value(key)
+        found = self.generation.get(key)
         if found is not None:
             return found
-        if (field, btext) not in searcher.reader():  # as Whoosh's Term: no statistics to score
-            return _EMPTY_IDS, _EMPTY_SCORES
-        scorable = searcher.schema[field].scorable
-        if not self.bm25:  # another weighting model: Whoosh scores it
-            found = self._whoosh(searcher, wq.Term(field, text))
-            return self._put(key, (np.flatnonzero(found.hit), found.score[found.hit]),
+        if (field, btext) not in self.searcher.reader():  # as Whoosh's Term: no statistics to score
+            return self.generation.put(key, (_EMPTY_IDS, _EMPTY_SCORES), 64)
+        scorable = self.searcher.schema[field].scorable
+        if not generation.bm25:  # another weighting model: Whoosh scores it
+            found = self._whoosh(wq.Term(field, text))
+            return self.generation.put(key, (np.flatnonzero(found.hit), found.score[found.hit]),
                              16 * found.count() + 64)
-        idf = searcher.idf(field, btext)
+        idf = self.searcher.idf(field, btext)
         parts = []
         for leaf, offset, cache in self.leaves:
             ids, weights = cache.term(leaf, field, btext)
@@ -311,12 +329,12 @@ class View:
                 continue
             if scorable:
                 # Whoosh's bm25(): idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * fl / avgfl)).
-                norms = self._norms(searcher, leaf, offset, cache, field)
-                scores = weights * (idf * (self.K1 + 1)) / (weights + norms[ids])
+                norms = self._norms(leaf, offset, cache, field)
+                scores = weights * (idf * (generation.K1 + 1)) / (weights + norms[ids])
             else:
                 scores = weights
             docnums = ids + offset
-            live = self.live[docnums]
+            live = generation.live[docnums]
             parts.append((docnums[live], scores[live]))
         if not parts:
             found = (_EMPTY_IDS, _EMPTY_SCORES)
@@ -324,29 +342,30 @@ class View:
             found = parts[0]
         else:
             found = (np.concatenate([d for d, _ in parts]), np.concatenate([s for _, s in parts]))
-        return self._put(key, found, 16 * len(found[0]) + 64)
+        return self.generation.put(key, found, 16 * len(found[0]) + 64)
 
-    def _norms(self, searcher, leaf, offset, cache, field) -> np.ndarray:
+    def _norms(self, leaf, offset, cache, field) -> np.ndarray:
         """K1 * (1 - B + B * fl / avgfl) of every document in a segment, for this generation."""
+        generation = self.generation
         key = (offset, field)
-        found = self._norms_cache.get(key)
+        found = generation.norms.get(key)
         if found is None:
-            avgfl = searcher.avg_field_length(field) or 1
-            B = self.field_B.get(field, self.B)
-            c1 = self.K1 * (1 - B)
-            c2 = self.K1 * B / avgfl
+            avgfl = self.searcher.avg_field_length(field) or 1
+            B = generation.field_B.get(field, generation.B)
+            c1 = generation.K1 * (1 - B)
+            c2 = generation.K1 * B / avgfl
             found = c1 + c2 * cache.field_lengths(leaf, field)
-            self._norms_cache[key] = found
+            generation.norms[key] = found
         return found
 
-    def docs(self, searcher, q) -> np.ndarray:
+    def docs(self, q) -> np.ndarray:
         """The documents matching a filter query, as a mask (cached for the generation)."""
         key = ("f", q)
-        found = self._cached_value(key)
+        found = self.generation.get(key)
         if found is None:
             found = np.zeros(self.size, dtype=bool)
-            found[np.fromiter(searcher.docs_for_query(q), dtype=np.int64)] = True
-            found = self._put(key, found, self.size + 64)
+            found[np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)] = True
+            found = self.generation.put(key, found, self.size + 64)
         return found
 
     def column(self, name: str, docnum: int):
@@ -358,11 +377,11 @@ class View:
     def column_array(self, name: str) -> np.ndarray:
         """A column of every document (numbers only), for sorting many documents by it."""
         key = ("col", name)
-        found = self._cached_value(key)
+        found = self.generation.get(key)
         if found is None:
             values = [value or 0 for leaf, _, cache in self.leaves
                       for value in cache.column(leaf, name)]
-            found = self._put(key, np.array(values, dtype=np.int64), 8 * self.size + 64)
+            found = self.generation.put(key, np.array(values, dtype=np.int64), 8 * self.size + 64)
         return found
 
 

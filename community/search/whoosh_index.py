@@ -31,7 +31,7 @@ from whoosh.query import And, DateRange, NullQuery, Or, Phrase, Prefix, Term
 from community.search import Drift, Hit, Results, SearchQuery
 from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
 from community.search.documents import SearchDocument
-from community.search.evaluate import View, segment_key, top
+from community.search.evaluate import Generation, View, segment_key, top
 from community.search.snippets import highlight
 
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
@@ -118,12 +118,26 @@ def _fields(doc: SearchDocument) -> dict:
                 words=f"{doc.title}\n{doc.body}\n{doc.answers}", fingerprint=doc.fingerprint)
 
 
+def _file_storage(path: str) -> FileStorage:
+    """The index folder, its files read rather than memory-mapped: Whoosh copies every file of
+    a memory-mapped segment into a BytesIO whenever a reader opens it, so each new searcher (one
+    per thread after every commit) held the GIL for ~70 ms copying a 150 MB index; read, a new
+    searcher takes ~15 ms and a query about as long as before (its postings are cached)."""
+    return FileStorage(path, supports_mmap=False)
+
+
 class WhooshIndex:
     def __init__(self, storage, index, *, needs_rebuild: bool, file_lock: bool = True) -> None:
         self._storage = storage
         self._file_lock = file_lock
         self._ix = index
         self._local = threading.local()
+        # Every thread's searcher, so that each is closed: when its thread has ended (at the next
+        # opening) or with the index. Searchers hold the segment files open (no mmap, see
+        # on_disk()); one closed only by the garbage collector warns about unclosed files.
+        self._open: dict[threading.Thread, object] = {}
+        self._open_lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._open)
         # Threads of one process take turns here; processes take turns on Whoosh's file lock.
         self._write_lock = threading.Lock()
         self.needs_rebuild = needs_rebuild
@@ -133,15 +147,15 @@ class WhooshIndex:
         # Evaluation caches (search/evaluate.py): per segment (segments never change) and per
         # searcher contents (statistics and scores change with every commit).
         self._segments: dict = {}
-        self._views: dict = {}
-        self._views_lock = threading.Lock()
+        self._generations: dict = {}
+        self._generations_lock = threading.Lock()
 
     @classmethod
     def on_disk(cls, path: str) -> WhooshIndex:
         """Open the index at `path`; a missing or unreadable one is recreated, empty, and flagged
         for a rebuild from the database rather than crashing the server."""
         os.makedirs(path, exist_ok=True)
-        storage = FileStorage(path)
+        storage = _file_storage(path)
         # Whoosh leaves the files of a half-opened corrupt segment to the garbage collector (its
         # reader keeps the exception in a reference cycle): collect them here, quietly, rather
         # than as ResourceWarnings at some later moment.
@@ -156,7 +170,7 @@ class WhooshIndex:
             gc.collect()
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path, exist_ok=True)
-        storage = FileStorage(path)
+        storage = _file_storage(path)
         return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=True)
 
     @classmethod
@@ -222,32 +236,36 @@ class WhooshIndex:
         """
         generation = self._ix.latest_generation()
         cached = getattr(self._local, "searcher", None)
-        if cached is not None:
-            if cached[0] == generation:
-                return cached[1]
-            cached[1].close()
+        if cached is not None and cached[0] == generation:
+            return cached[1]
         # Read the generation first: a commit in between only costs one more reopen next time.
         searcher = self._ix.searcher()
         self._local.searcher = (generation, searcher)
+        with self._open_lock:
+            this = threading.current_thread()
+            for thread in [thread for thread in self._open
+                           if thread is this or not thread.is_alive()]:
+                _close(self._open.pop(thread))
+            self._open[this] = searcher
         return searcher
 
     def _view(self, searcher) -> View:
-        """The evaluation caches for what `searcher` sees, shared by every thread that sees the
-        same commit (a searcher opened just after a commit gets its own)."""
+        """`searcher`'s view of its commit, with the evaluation caches every thread that sees the
+        same commit shares (a searcher opened just after a commit gets its own)."""
         reader = searcher.reader()
         key = (reader.generation(), tuple(segment_key(leaf) for leaf, _ in reader.leaf_readers()))
-        view = self._views.get(key)
-        if view is None:
-            view = View(searcher, self._segments)
-            with self._views_lock:
-                self._views[key] = view
-                while len(self._views) > 2:  # this commit's and, briefly, the one before
-                    self._views.pop(next(iter(self._views)))
+        generation = self._generations.get(key)
+        if generation is None:
+            generation = Generation(searcher, self._segments)
+            with self._generations_lock:
+                self._generations[key] = generation
+                while len(self._generations) > 2:  # this commit's and, briefly, the one before
+                    self._generations.pop(next(iter(self._generations)))
                 live = {segment_key(leaf) for leaf, _ in reader.leaf_readers()}
                 for stale in [k for k in self._segments if k not in live]:
-                    if not any(stale in k[1] for k in self._views):
+                    if not any(stale in k[1] for k in self._generations):
                         self._segments.pop(stale, None)
-        return view
+        return View(generation, searcher)
 
     def _filters(self, query: SearchQuery) -> list:
         terms = []
@@ -323,10 +341,10 @@ class WhooshIndex:
         """One page of hits and the exact number of matches, evaluated in bulk
         (search/evaluate.py) on this commit's caches."""
         view = self._view(searcher)
-        matches = view.evaluate(searcher, parsed)
+        matches = view.evaluate(parsed)
         allowed = None
         for condition in self._filters(query):
-            docs = view.docs(searcher, condition)
+            docs = view.docs(condition)
             allowed = docs if allowed is None else allowed & docs
         window = query.offset + query.limit
         if query.sort == "recent":
@@ -362,7 +380,7 @@ class WhooshIndex:
                     for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
         searcher = self._searcher()
         view = self._view(searcher)
-        matches = view.evaluate(searcher, query)
+        matches = view.evaluate(query)
         if exclude is not None:
             excluded = searcher.document_number(id=str(exclude))
             if excluded is not None:
@@ -382,6 +400,18 @@ class WhooshIndex:
         return Drift(missing=sorted(set(wanted) - set(indexed)),
                      extra=sorted(set(indexed) - set(wanted)),
                      stale=sorted(i for i in set(wanted) & set(indexed) if wanted[i] != indexed[i]))
+
+
+def _close(searcher) -> None:
+    try:
+        searcher.close()
+    except ReaderClosed:  # closed already (a concurrent commit closed its readers under it)
+        pass
+
+
+def _close_all(searchers: dict) -> None:
+    while searchers:
+        _close(searchers.popitem()[1])
 
 
 def _highlight_terms(searcher, parsed) -> dict[str, tuple[frozenset, tuple]]:

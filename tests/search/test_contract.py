@@ -576,3 +576,38 @@ def test_two_processes_can_write_to_one_folder_in_turn(tmp_path):
     for index in (fresh, *writers):
         assert index.check(everything).clean, index.check(everything)
         assert find(index, "shared").total == 100
+
+
+def test_threads_searching_while_a_writer_commits_get_what_one_thread_gets(tmp_path):
+    """Each thread reads through its own searcher while sharing one commit's caches; readers
+    are not safe to share (a seek and a read of one file), so a shared one gives wrong hits."""
+    index = WhooshIndex.on_disk(str(tmp_path / "search-index"))
+    words = "roaming data bill esim signal refund voicemail hotspot bundle contract".split()
+    index.index(doc(n, f"{words[n % 10]} {words[n * 7 % 10]} question {n}",
+                    " ".join(words[(n + k) % 10] for k in range(n % 9)), answers=words[n % 4])
+                for n in range(1, 400))
+    queries = [" ".join(pair) for pair in zip(words, reversed(words))] + words
+    # (Which threads match, not their order: every commit changes the statistics scores use.)
+    expected = {text: (set(ids(find(index, text, limit=400))), find(index, text).total)
+                for text in queries}
+    start = threading.Barrier(5)
+
+    def read(turn: int) -> list[str]:
+        start.wait()
+        wrong = []
+        for text in queries[turn:] + queries[:turn]:
+            for _ in range(5):
+                got = (set(ids(find(index, text, limit=400))), find(index, text).total)
+                if got != expected[text]:
+                    wrong.append(text)
+        return wrong
+
+    def write() -> None:
+        start.wait()
+        for n in range(1000, 1030):  # new threads no query finds: the answers stay the same
+            index.index([doc(n, f"unrelated words {n}")])
+
+    with ThreadPoolExecutor(5) as pool:
+        readers = [pool.submit(read, turn) for turn in range(4)]
+        pool.submit(write).result()
+        assert [reader.result() for reader in readers] == [[]] * 4

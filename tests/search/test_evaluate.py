@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
-from community.search.evaluate import Matches, View, top
+from community.search.evaluate import Generation, Matches, View, top
 from community.search.whoosh_index import WhooshIndex
 
 WORDS = ("roaming data bill esim signal refund charge top up sim card abroad spain france "
@@ -79,8 +79,7 @@ def test_every_match_and_score_is_whooshs_own(segmented, text):
     searcher = segmented._searcher()
     assert len(searcher.reader().leaf_readers()) > 1
     parsed = segmented._parser.parse(text)
-    view = View(searcher, {})
-    ours = view.evaluate(searcher, parsed)
+    ours = View(Generation(searcher, {}), searcher).evaluate(parsed)
     theirs = {docnum: score for score, docnum in searcher.search(parsed, limit=None).top_n}
     assert theirs, "the query should match something"
     found = np.flatnonzero(ours.hit)
@@ -93,8 +92,7 @@ def test_a_boosted_or_of_terms_is_whooshs_own(segmented):
     searcher = segmented._searcher()
     q = wq.Or([wq.Term(field, word, boost=boost) for word in ("roaming", "esim", "refund")
                for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
-    view = View(searcher, {})
-    ours = view.evaluate(searcher, q)
+    ours = View(Generation(searcher, {}), searcher).evaluate(q)
     theirs = {docnum: score for score, docnum in searcher.search(q, limit=None).top_n}
     found = np.flatnonzero(ours.hit).tolist()
     assert set(found) == set(theirs) and len(theirs) > 50
