@@ -682,7 +682,8 @@ def _insert_new(model, unique: list[str], rows: list[dict]) -> list[int]:
         return []
     insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
               else sqlite_insert)
-    statement = insert(model).on_conflict_do_nothing(index_elements=unique).returning(model.id)
+    table = model.__table__  # a Core insert: the ORM's bulk machinery costs more than the row
+    statement = insert(table).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
     return sorted(db.session.scalars(statement, rows))
 
 

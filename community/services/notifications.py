@@ -119,7 +119,10 @@ class _Recipients:
 
 
 def _thread_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
-    thread = db.session.get(Thread, data["thread_id"])
+    # One query for what a new thread has: its author and its question (a burst of threads from
+    # the social bridge comes through here one by one).
+    thread = db.session.get(Thread, data["thread_id"],
+                            options=[joinedload(Thread.author), joinedload(Thread.posts)])
     if thread is None:
         return None
     _follow(thread.author_id, thread.id)

@@ -59,18 +59,16 @@ def claim(limit: int) -> list[int]:
              .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for reply_id in db.session.scalars(query).all():
-        # Compare-and-set: on SQLite (no row locks) two workers may pick the same id; one wins.
-        won = db.session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == reply_id, OutboundMessage.state == "pending")
-            .values(state="sending", claimed_at=now, attempts=OutboundMessage.attempts + 1)
-            .execution_options(synchronize_session=False)).rowcount
-        if won:
-            claimed.append(reply_id)
+    due = db.session.scalars(query).all()
+    # Compare-and-set: on SQLite (no row locks) two workers may pick the same id; one wins.
+    won = set(db.session.scalars(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(due), OutboundMessage.state == "pending")
+        .values(state="sending", claimed_at=now, attempts=OutboundMessage.attempts + 1)
+        .returning(OutboundMessage.id)
+        .execution_options(synchronize_session=False)).all()) if due else set()
     db.session.commit()
-    return claimed
+    return [reply_id for reply_id in due if reply_id in won]
 
 
 def deliver(reply_id: int) -> str:
