@@ -149,3 +149,34 @@ def test_concurrent_deliveries_store_each_message_once(app, channel, background)
     assert sorted(stored) == sorted([f"w{w}-{n}" for w in range(6) for n in range(10)]
                                     + [f"shared-{n}" for n in range(10)])
     assert db.session.scalar(select(func.count()).select_from(Thread)) == 70
+
+
+def test_workers_claiming_at_once_each_get_different_replies(app, client, channel):
+    """Outbox workers in several threads (or processes) at once: every due reply is claimed by
+    exactly one of them."""
+    import threading
+
+    body = batch(40)
+    assert deliver(client, "partner", body, generic.sign(SECRET, body)).status_code == 200
+    owed = set(db.session.scalars(select(OutboundMessage.id).where(
+        OutboundMessage.state == "pending")))
+    assert len(owed) == 40
+    start = threading.Barrier(4)
+    claims: list[list[int]] = []
+
+    def work() -> None:
+        with app.app_context():
+            start.wait()
+            while mine := outbox.claim(3):
+                claims.append(mine)
+            db.session.remove()
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    claimed = [reply_id for mine in claims for reply_id in mine]
+    assert sorted(claimed) == sorted(owed)  # all of them, none twice
+    db.session.expire_all()
+    assert set(db.session.scalars(select(OutboundMessage.state))) == {"sending"}
