@@ -133,8 +133,8 @@ class WhooshIndex:
         self._ix = index
         self._local = threading.local()
         # Every thread's searcher, so that each is closed: when its thread has ended (at the next
-        # opening) or with the index. Searchers hold the segment files open (no mmap, see
-        # on_disk()); one closed only by the garbage collector warns about unclosed files.
+        # opening) or with the index. Searchers hold the segment files open (see
+        # _file_storage()); one closed only by the garbage collector warns about unclosed files.
         self._open: dict[threading.Thread, object] = {}
         self._open_lock = threading.Lock()
         weakref.finalize(self, _close_all, self._open)
