@@ -33,7 +33,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.scoring import BM25F
 
-# Bytes the scored terms and Whoosh-run results of one commit's View may take.
+# Bytes the scored terms and Whoosh-run results of one commit's Generation may take.
 CACHE_BYTES = 64_000_000
 SEGMENT_POSTINGS = 4_000      # posting lists (and phrase matches) kept per segment
 RAW_COLUMNS = {"activity", "created"}
