@@ -46,6 +46,7 @@ SIMILAR_TERMS = 12
 # recreated: bump the version with such a change, and on_disk finds no index by the new name,
 # recreates it and flags it for a rebuild from the database.
 SCHEMA_VERSION = 3
+SEARCHERS_KEPT = 8           # idle searchers kept between reads (see WhooshIndex._reading)
 PARSED_QUERIES = 2048        # parsed query texts kept (parsing costs more than a cached query)
 INDEX_NAME = f"community_v{SCHEMA_VERSION}"
 
@@ -121,7 +122,7 @@ def _fields(doc: SearchDocument) -> dict:
 def _file_storage(path: str) -> FileStorage:
     """The index folder, its files read rather than memory-mapped: Whoosh copies every file of
     a memory-mapped segment into a BytesIO whenever a reader opens it, so each new searcher (one
-    per thread after every commit) held the GIL for ~70 ms copying a 150 MB index; read, a new
+    per concurrent read after every commit) held the GIL for ~70 ms copying a 150 MB index; read, a new
     searcher takes ~15 ms and a query about as long as before (its postings are cached)."""
     return FileStorage(path, supports_mmap=False)
 
@@ -131,13 +132,10 @@ class WhooshIndex:
         self._storage = storage
         self._file_lock = file_lock
         self._ix = index
-        self._local = threading.local()
-        # Every thread's searcher, so that each is closed: when its thread has ended (at the next
-        # opening) or with the index. Searchers hold the segment files open (see
-        # _file_storage()); one closed only by the garbage collector warns about unclosed files.
-        self._open: dict[threading.Thread, object] = {}
-        self._open_lock = threading.Lock()
-        weakref.finalize(self, _close_all, self._open)
+        # Searchers of the latest commit not in use, kept for the next reads (see _reading()).
+        self._idle: list = []
+        self._idle_lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._idle)
         # Threads of one process take turns here; processes take turns on Whoosh's file lock.
         self._write_lock = threading.Lock()
         self.needs_rebuild = needs_rebuild
@@ -226,28 +224,41 @@ class WhooshIndex:
 
     # ---- reading ------------------------------------------------------------------------------
 
-    def _searcher(self):
-        """This thread's searcher, on the latest commit.
+    @contextmanager
+    def _reading(self):
+        """A searcher on the latest commit, to this read alone: Whoosh's readers are not safe to
+        share between threads (they seek and read one file). Up to SEARCHERS_KEPT wait between
+        reads; the others are closed when their read ends, since each holds one open file per
+        segment (300 server threads each keeping one would pass the usual limit of 1,024).
 
-        A changed index gets a new searcher rather than Whoosh's `refresh()`: in Whoosh-Reloaded
+        A changed index gets new searchers rather than Whoosh's `refresh()`: in Whoosh-Reloaded
         2.7.5 that adds the old reader's segments back to the new ones and reuses segment readers
         with their old deletions, so replaced, removed and rebuilt-away documents were found
         again (and it raises TypeError when the old reader was an empty index's).
         """
         generation = self._ix.latest_generation()
-        cached = getattr(self._local, "searcher", None)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        # Read the generation first: a commit in between only costs one more reopen next time.
-        searcher = self._ix.searcher()
-        self._local.searcher = (generation, searcher)
-        with self._open_lock:
-            this = threading.current_thread()
-            for thread in [thread for thread in self._open
-                           if thread is this or not thread.is_alive()]:
-                _close(self._open.pop(thread))
-            self._open[this] = searcher
-        return searcher
+        searcher, stale = None, []
+        with self._idle_lock:
+            while self._idle and searcher is None:
+                kept = self._idle.pop()
+                if kept.reader().generation() == generation:
+                    searcher = kept
+                else:
+                    stale.append(kept)
+        for kept in stale:
+            _close(kept)
+        if searcher is None:
+            searcher = self._ix.searcher()
+        try:
+            yield searcher
+        except BaseException:
+            _close(searcher)  # it may be what failed: a reader closed, a file merged away
+            raise
+        with self._idle_lock:
+            if len(self._idle) < SEARCHERS_KEPT:
+                self._idle.append(searcher)
+                return
+        _close(searcher)
 
     def _view(self, searcher) -> View:
         """`searcher`'s view of its commit, with the evaluation caches every thread that sees the
@@ -315,8 +326,7 @@ class WhooshIndex:
             try:
                 return method(self, *args, **kwargs)
             except (ReaderClosed, NameError, OSError):
-                self._local.searcher = None
-                return method(self, *args, **kwargs)
+                return method(self, *args, **kwargs)  # (_reading() closed the failed searcher)
 
         return wrapper
 
@@ -325,17 +335,17 @@ class WhooshIndex:
         text = query.text.strip()
         if not text:
             return Results([], 0)
-        searcher = self._searcher()
-        parsed = self._parse(text)
-        hits, total = self._run(searcher, parsed, query)
-        if total:
-            return Results(hits, total)
-        # Nothing found: suggest the nearest real words the index has ("did you mean").
-        corrected = searcher.correct_query(self._words.parse(text), text).string
-        if corrected == text:
-            return Results([], 0)
-        hits, total = self._run(searcher, self._parse(corrected), query)
-        return Results(hits, total, suggestion=corrected, corrected=bool(total))
+        with self._reading() as searcher:
+            parsed = self._parse(text)
+            hits, total = self._run(searcher, parsed, query)
+            if total:
+                return Results(hits, total)
+            # Nothing found: suggest the nearest real words the index has ("did you mean").
+            corrected = searcher.correct_query(self._words.parse(text), text).string
+            if corrected == text:
+                return Results([], 0)
+            hits, total = self._run(searcher, self._parse(corrected), query)
+            return Results(hits, total, suggestion=corrected, corrected=bool(total))
 
     def _run(self, searcher, parsed, query: SearchQuery) -> tuple[list[Hit], int]:
         """One page of hits and the exact number of matches, evaluated in bulk
@@ -378,24 +388,27 @@ class WhooshIndex:
             return []
         query = Or([Term(field, term, boost=boost) for term in terms
                     for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
-        searcher = self._searcher()
-        view = self._view(searcher)
-        matches = view.evaluate(query)
-        if exclude is not None:
-            excluded = searcher.document_number(id=str(exclude))
-            if excluded is not None:
-                matches.hit[excluded] = False
-        best, _ = top(matches, None, limit * 4)
-        if not best:
-            return []
-        floor = best[0][1] * 0.25  # drop matches on one stray common word
-        ranked = sorted((pair for pair in best if pair[1] >= floor),
-                        key=lambda pair: (view.column("status", pair[0]) != "solved", -pair[1]))
-        return [Hit(int(view.column("id", docnum)), score, "") for docnum, score in ranked[:limit]]
+        with self._reading() as searcher:
+            view = self._view(searcher)
+            matches = view.evaluate(query)
+            if exclude is not None:
+                excluded = searcher.document_number(id=str(exclude))
+                if excluded is not None:
+                    matches.hit[excluded] = False
+            best, _ = top(matches, None, limit * 4)
+            if not best:
+                return []
+            floor = best[0][1] * 0.25  # drop matches on one stray common word
+            ranked = sorted((pair for pair in best if pair[1] >= floor),
+                            key=lambda pair: (view.column("status", pair[0]) != "solved",
+                                              -pair[1]))
+            return [Hit(int(view.column("id", docnum)), score, "")
+                    for docnum, score in ranked[:limit]]
 
     def check(self, documents: Iterable[SearchDocument]) -> Drift:
-        indexed = {int(fields["id"]): fields.get("fingerprint")
-                   for fields in self._searcher().all_stored_fields()}
+        with self._reading() as searcher:
+            indexed = {int(fields["id"]): fields.get("fingerprint")
+                       for fields in searcher.all_stored_fields()}
         wanted = {doc.id: doc.fingerprint for doc in documents}
         return Drift(missing=sorted(set(wanted) - set(indexed)),
                      extra=sorted(set(indexed) - set(wanted)),
@@ -409,9 +422,9 @@ def _close(searcher) -> None:
         pass
 
 
-def _close_all(searchers: dict) -> None:
+def _close_all(searchers: list) -> None:
     while searchers:
-        _close(searchers.popitem()[1])
+        _close(searchers.pop())
 
 
 def _highlight_terms(searcher, parsed) -> dict[str, tuple[frozenset, tuple]]:

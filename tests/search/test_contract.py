@@ -611,3 +611,28 @@ def test_threads_searching_while_a_writer_commits_get_what_one_thread_gets(tmp_p
         readers = [pool.submit(read, turn) for turn in range(4)]
         pool.submit(write).result()
         assert [reader.result() for reader in readers] == [[]] * 4
+
+
+def test_many_threads_reading_at_once_keep_few_files_open(tmp_path):
+    """Each read has a searcher to itself, and each searcher holds a file per segment open: after
+    a crowd of threads has searched at once, only a few searchers stay open between reads."""
+    from community.search.whoosh_index import SEARCHERS_KEPT
+
+    index = WhooshIndex.on_disk(str(tmp_path / "search-index"))
+    for n in range(1, 4):  # three commits: three segments
+        index.index([doc(n, f"roaming question {n}")])
+
+    def open_files() -> int:
+        return sum(1 for fd in os.listdir("/proc/self/fd")
+                   if str(tmp_path) in os.path.realpath(f"/proc/self/fd/{fd}"))
+
+    start = threading.Barrier(40)
+
+    def read(_: int) -> int:
+        start.wait()
+        return find(index, "roaming").total
+
+    with ThreadPoolExecutor(40) as pool:
+        assert list(pool.map(read, range(40))) == [3] * 40
+    segments = 3
+    assert 0 < open_files() <= SEARCHERS_KEPT * segments

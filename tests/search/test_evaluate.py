@@ -68,6 +68,12 @@ def segmented():
     return index
 
 
+@pytest.fixture
+def searcher(segmented):
+    with segmented._reading() as searcher:
+        yield searcher
+
+
 QUERIES = [
     "roaming", "roaming data", "esim refund spain", "top up bill", "signal hotspot bundle",
     '"top up"', '"roaming data" bill', "sim card abroad france contract", "voicemail upgrade",
@@ -75,8 +81,7 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("text", QUERIES)
-def test_every_match_and_score_is_whooshs_own(segmented, text):
-    searcher = segmented._searcher()
+def test_every_match_and_score_is_whooshs_own(segmented, searcher, text):
     assert len(searcher.reader().leaf_readers()) > 1
     parsed = segmented._parser.parse(text)
     ours = View(Generation(searcher, {}), searcher).evaluate(parsed)
@@ -88,8 +93,7 @@ def test_every_match_and_score_is_whooshs_own(segmented, text):
     assert not ours.score[~ours.hit].any()
 
 
-def test_a_boosted_or_of_terms_is_whooshs_own(segmented):
-    searcher = segmented._searcher()
+def test_a_boosted_or_of_terms_is_whooshs_own(searcher):
     q = wq.Or([wq.Term(field, word, boost=boost) for word in ("roaming", "esim", "refund")
                for field, boost in (("title", 3.0), ("body", 1.0), ("best", 1.0))])
     ours = View(Generation(searcher, {}), searcher).evaluate(q)
