@@ -122,8 +122,9 @@ def _fields(doc: SearchDocument) -> dict:
 def _file_storage(path: str) -> FileStorage:
     """The index folder, its files read rather than memory-mapped: Whoosh copies every file of
     a memory-mapped segment into a BytesIO whenever a reader opens it, so each new searcher (one
-    per concurrent read after every commit) held the GIL for ~70 ms copying a 150 MB index; read, a new
-    searcher takes ~15 ms and a query about as long as before (its postings are cached)."""
+    per concurrent read after every commit) held the GIL for ~70 ms copying a 150 MB index;
+    read, a new searcher takes ~15 ms and a query about as long as before (its postings are
+    cached)."""
     return FileStorage(path, supports_mmap=False)
 
 
