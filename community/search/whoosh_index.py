@@ -1,8 +1,9 @@
 """The default SearchIndex: Whoosh, on disk under instance/ (or in RAM for tests).
 
 Writers take Whoosh's index lock with a timeout, so several server processes can update the
-same index in turn without corrupting it. Each thread keeps its own searcher and replaces it when
-the index has changed (cheap when nothing changed), so reading never waits for a writer.
+same index in turn without corrupting it. Each read takes a searcher on the latest commit from a
+small pool (opening one only when the index has changed or all are busy), so reading never waits
+for a writer.
 """
 
 from __future__ import annotations
@@ -318,9 +319,9 @@ class WhooshIndex:
         return And([self._parser.parse(" ".join(words[:-1])), word]).normalize()
 
     def _fresh_on_closed(method):
-        """Run a read again on a new searcher if a concurrent commit closed this thread's
-        readers, or merged away a segment file it was about to open, under it (Whoosh raises
-        ReaderClosed; RamStorage NameError and file storage OSError for the missing file)."""
+        """Run a read again on a new searcher if its readers were closed, or a concurrent commit
+        merged away a segment file it was about to open (Whoosh raises ReaderClosed; RamStorage
+        NameError and file storage OSError for the missing file)."""
 
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):

@@ -60,13 +60,16 @@ def claim(limit: int) -> list[int]:
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     due = db.session.scalars(query).all()
+    if not due:
+        db.session.commit()
+        return []
     # Compare-and-set: on SQLite (no row locks) two workers may pick the same id; one wins.
     won = set(db.session.scalars(
         update(OutboundMessage)
         .where(OutboundMessage.id.in_(due), OutboundMessage.state == "pending")
         .values(state="sending", claimed_at=now, attempts=OutboundMessage.attempts + 1)
         .returning(OutboundMessage.id)
-        .execution_options(synchronize_session=False)).all()) if due else set()
+        .execution_options(synchronize_session=False)))
     db.session.commit()
     return [reply_id for reply_id in due if reply_id in won]
 
