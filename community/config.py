@@ -43,8 +43,12 @@ DEFAULTS: dict[str, Any] = {
     # "memory" keeps it in RAM (tests).
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_PATH": None,
-    # The background indexer waits this long after a commit so a burst is indexed in one write.
+    # The background indexer waits this long after a commit so a burst is indexed in one write;
+    # the longer wait once a burst is under way (its last write had 10 threads or more).
     "SEARCH_INDEX_GATHER_SECONDS": 0.1,
+    "SEARCH_INDEX_GATHER_MAX_SECONDS": 2.0,
+    # The notifications worker likewise writes a burst of events' notifications at once.
+    "NOTIFY_GATHER_SECONDS": 0.05,
     # The bridge intake thread likewise gathers a burst of deliveries to take them in together.
     "BRIDGE_INTAKE_GATHER_SECONDS": 0.05,
     # Lists.

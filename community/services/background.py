@@ -26,14 +26,22 @@ log = logging.getLogger(__name__)
 
 class Worker:
     """With `gather_seconds`, the worker waits that long after an item arrives and hands `handle`
-    the list of everything queued by then (the search indexer writes a burst at once)."""
+    the list of everything queued by then (the search indexer writes a burst at once, and each
+    write has a fixed cost). After a batch of `BURST` items or more it waits
+    `gather_max_seconds` instead: a burst is under way, and larger batches cost less per item,
+    while a lone item still waits only `gather_seconds`."""
+
+    BURST = 10
 
     def __init__(self, app: Flask, name: str, handle: Callable[[Any], None], *,
-                 gather_seconds: float | None = None) -> None:
+                 gather_seconds: float | None = None,
+                 gather_max_seconds: float | None = None) -> None:
         self._app = app
         self._name = name
         self._handle = handle
         self._gather = gather_seconds
+        self._gather_max = max(gather_max_seconds or 0.0, gather_seconds or 0.0)
+        self._last_batch = 0
         self._queue: queue.Queue[Any] = queue.Queue()
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -78,11 +86,13 @@ class Worker:
         item = self._queue.get()
         if self._gather is None:
             return item
-        time.sleep(self._gather)
+        time.sleep(self._gather_max if self._last_batch >= self.BURST else self._gather)
         batch = [item]
         while True:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
-                return batch
+                break
             self._queue.task_done()  # the batch's own task_done() stands for the first item
+        self._last_batch = len(batch)
+        return batch

@@ -19,7 +19,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from community.extensions import db
 from community.models import Comment, Notification, Post, Subscription, Thread, User
@@ -119,10 +119,7 @@ class _Recipients:
 
 
 def _thread_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
-    # One query for what a new thread has: its author and its question (a burst of threads from
-    # the social bridge comes through here one by one).
-    thread = db.session.get(Thread, data["thread_id"],
-                            options=[joinedload(Thread.author), joinedload(Thread.posts)])
+    thread = db.session.get(Thread, data["thread_id"])  # read by _load_threads, usually
     if thread is None:
         return None
     _follow(thread.author_id, thread.id)
@@ -190,19 +187,48 @@ def record(name: str, data: dict[str, Any]) -> list[Notification]:
     Called after the event's commit, by the notifications worker (not by a request). Publishes
     `notification.created` per row and commits once. Returns the new notifications.
     """
-    trigger = TRIGGERS.get(name)
-    found = trigger(data) if trigger else None
-    if found is None:
-        db.session.commit()  # auto-follows, if any
+    return record_all([(name, data)])
+
+
+def record_all(happened: list[tuple[str, dict[str, Any]]]) -> list[Notification]:
+    """`record` for several events, in one transaction: the worker takes a burst (the social
+    bridge starts hundreds of threads a second) with one read of their threads and one commit."""
+    # Held to the end: the session keeps loaded objects only while something refers to them.
+    loaded = _load_threads({data["thread_id"] for _, data in happened if data.get("thread_id")})
+    created = []
+    for name, data in happened:
+        trigger = TRIGGERS.get(name)
+        found = trigger(data) if trigger else None
+        if found is not None:
+            created += _notify(*found)
+    db.session.flush()
+    for item in created:
+        events.publish("notification.created", notification_id=item.id, user_id=item.user_id)
+    db.session.commit()
+    del loaded
+    return created
+
+
+def _load_threads(thread_ids: set[int]) -> list[Thread]:
+    """Read the events' threads, with their authors and posts, into the session at once: the
+    triggers then find them there rather than each asking the database."""
+    if not thread_ids:
         return []
-    recipients, target = found
+    return list(db.session.scalars(select(Thread).where(Thread.id.in_(thread_ids)).options(
+        joinedload(Thread.author), selectinload(Thread.posts))))
+
+
+def _notify(recipients: _Recipients, target: dict[str, Any]) -> list[Notification]:
+    """The notification rows (added to the session) for the people an event concerns."""
     thread, post, comment = target["thread"], target.get("post"), target.get("comment")
-    staff_only = live.audience(thread, *(x for x in (post, comment) if x)) == live.STAFF
     kinds = recipients.kinds
-    if kinds:  # only people who can log in read notifications (not shadow or team accounts)
-        readers = set(db.session.scalars(select(User.id).where(
-            User.id.in_(list(kinds)), User.password_hash.is_not(None))))
-        kinds = {uid: kind for uid, kind in kinds.items() if uid in readers}
+    if not kinds:
+        return []
+    # Only people who can log in read notifications (not shadow or team accounts).
+    readers = set(db.session.scalars(select(User.id).where(
+        User.id.in_(list(kinds)), User.password_hash.is_not(None))))
+    kinds = {uid: kind for uid, kind in kinds.items() if uid in readers}
+    staff_only = live.audience(thread, *(x for x in (post, comment) if x)) == live.STAFF
     if staff_only and kinds:
         staff = set(db.session.scalars(select(User.id).where(
             User.id.in_(list(kinds)), User.role.in_(("staff", "moderator", "admin")))))
@@ -214,10 +240,6 @@ def record(name: str, data: dict[str, Any]) -> list[Notification]:
                             actor_id=recipients.actor_id)
                for user_id, kind in ordered]
     db.session.add_all(created)
-    db.session.flush()
-    for item in created:
-        events.publish("notification.created", notification_id=item.id, user_id=item.user_id)
-    db.session.commit()
     return created
 
 

@@ -233,7 +233,8 @@ def init_app(app: Flask) -> None:
     # indexers in turn); the pause lets a burst become one write, which has a fixed cost.
     indexer = app.extensions[_INDEXER] = background.Worker(
         app, "search-indexer", lambda thread_ids: reindex(set(thread_ids)),
-        gather_seconds=app.config["SEARCH_INDEX_GATHER_SECONDS"])
+        gather_seconds=app.config["SEARCH_INDEX_GATHER_SECONDS"],
+        gather_max_seconds=app.config["SEARCH_INDEX_GATHER_MAX_SECONDS"])
     app.extensions[_RELATED] = _Recent(RELATED_KEPT, RELATED_SECONDS)
 
     def on_commit(event: events.Event) -> None:
