@@ -202,10 +202,14 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
         while _audit(instance, database_url)["pending"] and time.monotonic() < deadline:
             time.sleep(0.5)
         settled = time.monotonic() - started
+        # Searchable too: the server's index writer catches up behind the intake.
+        while _indexed(instance) < accepted and time.monotonic() < deadline:
+            time.sleep(0.5)
+        searchable = time.monotonic() - started
     finally:
         stop(server, timeout=60)  # SIGTERM lets the worker finish what it holds
         sink.shutdown()
-    audit = _audit(instance, database_url)
+    audit = {**_audit(instance, database_url), "indexed": _indexed(instance)}
     rate = accepted / elapsed if elapsed else 0.0
     threads_rate = audit["threads"] / settled if settled else 0.0
     lost = deliveries - audit["stored"]
@@ -214,7 +218,8 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
     say(f"  all taken in after {settled:.1f} s = {threads_rate:,.0f} threads/s end to end; "
         f"audit: {audit['stored']:,} stored ({audit['distinct']:,} distinct), "
         f"{audit['threads']:,} threads, {audit['acks']:,} acks owed, {audit['failed']} failed "
-        f"intakes, {audit['pending']} not taken in; lost {lost}"
+        f"intakes, {audit['pending']} not taken in; lost {lost}; all searchable after "
+        f"{searchable:.1f} s ({audit['indexed']:,} in the index)"
         + (f"; target >= {TARGET_PER_SECOND:.0f}/s: "
            f"{'met' if min(rate, threads_rate) >= TARGET_PER_SECOND else 'MISSED'}"
            if not database_url else ""))
@@ -223,7 +228,22 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
             f"bridge_{key}_threads_per_second": round(threads_rate, 1),
             f"bridge_{key}_statuses": statuses, f"bridge_{key}_lost": lost,
             f"bridge_{key}_threads": audit["threads"], f"bridge_{key}_acks": audit["acks"],
-            f"bridge_{key}_failed_intakes": audit["failed"]}
+            f"bridge_{key}_failed_intakes": audit["failed"], f"bridge_{key}_indexed": audit["indexed"],
+            f"bridge_{key}_searchable_seconds": round(searchable, 1)}
+
+
+def _indexed(instance: Path) -> int:
+    """Threads in the server's search index, as its files on disk say."""
+    from whoosh.index import EmptyIndexError, open_dir
+
+    from community.search.whoosh_index import INDEX_NAME
+
+    try:
+        index = open_dir(str(instance / "search-index"), indexname=INDEX_NAME)
+    except (EmptyIndexError, OSError):
+        return 0
+    with index.reader() as reader:
+        return reader.doc_count()
 
 
 def _wait_ready(server: subprocess.Popen, base_url: str, log: Path) -> None:

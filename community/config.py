@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     # "memory" keeps it in RAM (tests).
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_PATH": None,
+    # Who writes the whoosh index: "process", a child of each server process (Whoosh is pure
+    # Python: writing there leaves the server's GIL to requests), or "thread", in the process.
+    "SEARCH_INDEX_WRITER": "process",
     # The background indexer waits this long after a commit so a burst is indexed in one write;
     # the longer wait once a burst is under way (its last write had 10 threads or more).
     "SEARCH_INDEX_GATHER_SECONDS": 0.1,

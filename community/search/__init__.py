@@ -74,7 +74,10 @@ def init_app(app: Flask) -> None:
     backend = app.config["SEARCH_BACKEND"]
     if backend == "whoosh":
         path = app.config["SEARCH_INDEX_PATH"] or f"{app.instance_path}/search-index"
-        app.extensions[_EXTENSION] = WhooshIndex.on_disk(path)
+        writer = app.config["SEARCH_INDEX_WRITER"]
+        if writer not in ("process", "thread"):
+            raise RuntimeError(f"unknown SEARCH_INDEX_WRITER {writer!r}: use 'process' or 'thread'")
+        app.extensions[_EXTENSION] = WhooshIndex.on_disk(path, writer_process=writer == "process")
     elif backend == "memory":
         app.extensions[_EXTENSION] = WhooshIndex.in_memory()
     else:

@@ -34,6 +34,7 @@ from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
 from community.search.documents import SearchDocument
 from community.search.evaluate import Generation, View, segment_key, top
 from community.search.snippets import highlight
+from community.search.writer_process import WriterProcess
 
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
 SNIPPET_FIELDS = ("body", "answers")   # where snippets come from, in this order
@@ -130,10 +131,15 @@ def _file_storage(path: str) -> FileStorage:
 
 
 class WhooshIndex:
-    def __init__(self, storage, index, *, needs_rebuild: bool, file_lock: bool = True) -> None:
+    def __init__(self, storage, index, *, needs_rebuild: bool, file_lock: bool = True,
+                 writer: WriterProcess | None = None) -> None:
         self._storage = storage
         self._file_lock = file_lock
         self._ix = index
+        # Where index() and remove() go when a child process writes (see writer_process.py).
+        self._writer = writer
+        if writer is not None:
+            weakref.finalize(self, writer.close)
         # Searchers of the latest commit not in use, kept for the next reads (see _reading()).
         self._idle: list = []
         self._idle_lock = threading.Lock()
@@ -151,9 +157,11 @@ class WhooshIndex:
         self._generations_lock = threading.Lock()
 
     @classmethod
-    def on_disk(cls, path: str) -> WhooshIndex:
+    def on_disk(cls, path: str, *, writer_process: bool = False) -> WhooshIndex:
         """Open the index at `path`; a missing or unreadable one is recreated, empty, and flagged
-        for a rebuild from the database rather than crashing the server."""
+        for a rebuild from the database rather than crashing the server. With `writer_process`,
+        index() and remove() are done by a child process (rebuild() stays in this one)."""
+        writer = WriterProcess(path) if writer_process else None
         os.makedirs(path, exist_ok=True)
         storage = _file_storage(path)
         # Whoosh leaves the files of a half-opened corrupt segment to the garbage collector (its
@@ -164,14 +172,15 @@ class WhooshIndex:
             try:
                 index = storage.open_index(INDEX_NAME)
                 index.doc_count()  # touch the segments: a corrupt file fails here, not mid-request
-                return cls(storage, index, needs_rebuild=False)
+                return cls(storage, index, needs_rebuild=False, writer=writer)
             except Exception:  # empty dir, truncated or corrupt files, an old schema version
                 pass
             gc.collect()
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path, exist_ok=True)
         storage = _file_storage(path)
-        return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=True)
+        return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=True,
+                   writer=writer)
 
     @classmethod
     def in_memory(cls) -> WhooshIndex:
@@ -199,14 +208,18 @@ class WhooshIndex:
         # update_document only replaces committed copies: a thread twice in one batch would be
         # indexed twice, so keep its last version.
         documents = list({doc.id: doc for doc in documents}.values())
-        if documents:
+        if documents and self._writer is not None:
+            self._writer.call("index", documents)
+        elif documents:
             with self._writing() as writer:
                 for doc in documents:
                     writer.update_document(**_fields(doc))
 
     def remove(self, thread_ids: Iterable[int]) -> None:
         thread_ids = list(thread_ids)
-        if thread_ids:
+        if thread_ids and self._writer is not None:
+            self._writer.call("remove", thread_ids)
+        elif thread_ids:
             with self._writing() as writer:
                 for thread_id in thread_ids:
                     writer.delete_by_term("id", str(thread_id))
