@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -168,11 +168,22 @@ def handshake(slug: str, args: Mapping[str, str]) -> str:
     return answer
 
 
+_WEBHOOK_CHANNEL = (select(Channel.__table__.c.id, Channel.__table__.c.kind,
+                           Channel.__table__.c.settings, Channel.__table__.c.cursor)
+                    .where(Channel.__table__.c.slug == bindparam("slug"),
+                           Channel.__table__.c.is_enabled.is_(True)))
+
+
 def receive(slug: str, body: bytes, headers: Mapping[str, str],
             args: Mapping[str, str] | None = None) -> Receipt:
-    """A webhook delivery: verify, store every event once, then have each new one taken in."""
-    channel = get_channel(slug)
-    handler = adapter(channel)
+    """A webhook delivery: verify, store every event once, then have each new one taken in.
+
+    The hot path of a burst: the channel is read as a plain row and the events stored with one
+    Core statement, the ORM's per-object work saved for the intake."""
+    channel = db.session.connection().execute(_WEBHOOK_CHANNEL, {"slug": slug}).one_or_none()
+    if channel is None:
+        raise NotFound("channel.not_found", "No such channel.")
+    handler = adapter_for(channel.kind, channel.settings, channel.cursor)
     try:
         handler.verify(WebhookRequest(body, dict(headers), dict(args or {})))
     except SignatureError as exc:
@@ -181,7 +192,7 @@ def receive(slug: str, body: bytes, headers: Mapping[str, str],
         messages = handler.parse(body)
     except PayloadError as exc:
         raise BadRequest("bridge.payload", str(exc)) from None
-    stored = store(channel, messages, body)
+    stored = store(channel.id, messages, body)
     _take_in(stored)
     return Receipt(received=len(messages), stored=len(stored))
 
@@ -190,13 +201,13 @@ def poll(channel: Channel) -> Receipt:
     """Fetch what a polling channel has for us (X mentions, Mastodon notifications)."""
     result = adapter(channel).poll()
     channel.cursor = dict(result.cursor)  # committed with the messages, by store()
-    stored = store(channel, result.messages, result.raw)
+    stored = store(channel.id, result.messages, result.raw)
     _take_in(stored)
     return Receipt(received=len(result.messages), stored=len(stored))
 
 
 @retry_on_conflict
-def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | str) -> list[int]:
+def store(channel_id: int, messages: Iterable[NormalizedMessage], raw: bytes | str) -> list[int]:
     """Keep each event not seen before, with the raw delivery; their ids, in order. Commits.
 
     One INSERT ... ON CONFLICT DO NOTHING: a repeated delivery (or the same event twice in one
@@ -206,7 +217,7 @@ def store(channel: Channel, messages: Iterable[NormalizedMessage], raw: bytes | 
     payload = payload.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     now = utcnow()
     values = [{
-        "channel_id": channel.id, "external_id": message.external_id[:300], "kind": message.kind,
+        "channel_id": channel_id, "external_id": message.external_id[:300], "kind": message.kind,
         "conversation": message.conversation[:300],
         "reply_to": message.reply_to[:300] if message.reply_to else None,
         "author": _author_fields(message.author),
@@ -682,9 +693,9 @@ def _insert_new(model, unique: list[str], rows: list[dict]) -> list[int]:
         return []
     insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
               else sqlite_insert)
-    table = model.__table__  # a Core insert: the ORM's bulk machinery costs more than the row
+    table = model.__table__  # Core, on the session's connection: the ORM costs more than the row
     statement = insert(table).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
-    return sorted(db.session.scalars(statement, rows))
+    return sorted(db.session.connection().scalars(statement, rows))
 
 
 def _settle_answer(event: events.Event) -> None:

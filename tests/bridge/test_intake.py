@@ -54,7 +54,7 @@ def test_messages_a_stopped_process_never_took_in_are_taken_in_by_the_worker(cli
                                                                              background, app):
     body = batch(3)
     # Stored, then the process stopped before its intake thread got to them.
-    stored = bridge.store(channel, bridge.adapter(channel).parse(body), body)
+    stored = bridge.store(channel.id, bridge.adapter(channel).parse(body), body)
     assert len(stored) == 3
     assert outbox.run_once().get("taken_in", 0) == 0  # younger than a minute: maybe in flight
     db.session.execute(update(InboundMessage).values(received_at=utcnow() - timedelta(minutes=5)))
