@@ -9,11 +9,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from community.bridge.text import count_chars
 from community.extensions import db
-from community.models import InboundMessage, OutboundMessage, Post, Thread
+from community.models import Channel, InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
 from community.services import outbox
 from tests.bridge.conftest import Answer, add_channel, deliver
@@ -120,6 +120,16 @@ def test_unknown_channel_is_404_and_malformed_body_is_400(client, channel):
         response = deliver(client, "wa", body, sign(body))
         assert response.status_code == 400, body
         assert response.get_json()["error"]["code"] == "bridge.payload"
+    assert inbound_count() == 0
+
+
+def test_a_disabled_channel_is_404_and_stores_nothing(client, channel):
+    db.session.execute(update(Channel).where(Channel.slug == "wa").values(is_enabled=False))
+    db.session.commit()
+    body = json.dumps(text_message("My bill is wrong this month")).encode()
+    response = deliver(client, "wa", body, sign(body))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "channel.not_found"
     assert inbound_count() == 0
 
 
