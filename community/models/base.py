@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import (Connection, DateTime, MetaData, Table, TypeDecorator, func, insert,
+                        select, update)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 # Stable constraint names so Alembic autogenerate gives the same migration on every database.
@@ -61,3 +63,25 @@ db = SQLAlchemy(model_class=Base, disable_autonaming=True)
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict]) -> list[int]:
+    """INSERT `rows` into `table` on the caller's transaction; their new ids, in order.
+
+    Core, not the ORM: a burst (the social bridge's intake) creates hundreds of users, threads
+    and posts at once, and the ORM's per-object bookkeeping cost more than the rows. PostgreSQL
+    returns generated ids in parameter order from batched INSERTs. SQLite cannot (SQLAlchemy
+    would insert row by row), so several rows are numbered after the table's largest id and
+    inserted with one executemany; those numbers stay free because a write that changes nothing
+    first takes SQLite's single write lock, which this transaction then keeps until it ends.
+    """
+    if not rows:
+        return []
+    if connection.dialect.name != "sqlite" or len(rows) == 1:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.scalars(statement, list(rows)))
+    connection.execute(update(table).where(table.c.id == -1).values(id=table.c.id))
+    last = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    ids = list(range(last + 1, last + 1 + len(rows)))
+    connection.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids)])
+    return ids

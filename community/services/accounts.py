@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from community.extensions import db
 from community.models import ApiToken, User
-from community.models.base import MAX_ID
+from community.models.base import MAX_ID, insert_rows
 from community.models.users import ROLES, STAFF_ROLES
 from community.services import events, permissions
 from community.services.errors import Conflict, Invalid, NotFound, Unauthorized
@@ -119,15 +119,15 @@ def shadow_user(preferred: str, email: str, *, suffix: str = "", role: str = "me
     """An account with no password for someone who reaches us another way (a social channel).
 
     The name is `preferred` made valid, plus `suffix`, made unique with a number when taken; a
-    look-alike of a staff name becomes "customer" instead. Flushes, does not commit (shared
-    helpers leave the unit of work to their caller).
+    look-alike of a staff name becomes "customer" instead. Does not commit (shared helpers leave
+    the unit of work to their caller).
     """
-    return shadow_users([ShadowDraft(preferred, email, suffix, role, bio)])[0]
+    return db.session.get(User, shadow_users([ShadowDraft(preferred, email, suffix, role, bio)])[0])
 
 
-def shadow_users(drafts: list[ShadowDraft]) -> list[User]:
+def shadow_users(drafts: list[ShadowDraft]) -> list[int]:
     """`shadow_user` for a batch (the bridge takes in a burst of new customers): one query finds
-    which of the wanted names are taken, and only a taken name costs more."""
+    which of the wanted names are taken, and only a taken name costs more. Their ids."""
     wanted = []
     staff_names = _staff_names()
     for draft in drafts:
@@ -140,17 +140,16 @@ def shadow_users(drafts: list[ShadowDraft]) -> list[User]:
     checked = dict.fromkeys(keys, False)
     checked.update(dict.fromkeys(db.session.scalars(
         select(User.username_key).where(User.username_key.in_(keys))), True))
-    users = []
+    rows = []
     for stem, draft in zip(wanted, drafts):
         name = _free_name(stem, draft.suffix, checked)
         checked[username_key(name)] = True
-        users.append(User(username=name, username_key=username_key(name), email=draft.email,
-                          role=draft.role, bio=draft.bio[:500], password_hash=None))
-    db.session.add_all(users)
-    db.session.flush()
-    for user in users:
-        events.publish("user.created", user_id=user.id)
-    return users
+        rows.append({"username": name, "username_key": username_key(name), "email": draft.email,
+                     "role": draft.role, "bio": draft.bio[:500], "password_hash": None})
+    user_ids = insert_rows(db.session.connection(), User.__table__, rows)
+    for user_id in user_ids:
+        events.publish("user.created", user_id=user_id)
+    return user_ids
 
 
 def _free_name(stem: str, suffix: str, taken: dict[str, bool]) -> str:

@@ -52,7 +52,7 @@ from community.models import (
     Thread,
     User,
 )
-from community.models.base import MAX_ID, utcnow
+from community.models.base import MAX_ID, insert_rows, utcnow
 from community.models.bridge import CHANNEL_KINDS, OUTBOX_OPEN, OUTBOX_STATES
 from community.render import render_markdown
 from community.services import (accounts, answers, background, events, permissions, reputation,
@@ -271,14 +271,12 @@ def _shadow_draft(channel: Channel, author: Author) -> accounts.ShadowDraft:
                                 suffix=f"-{channel.kind}", bio=f"{shown} on {channel.name}")
 
 
-def _new_identity(row: InboundMessage, author: Author, user: User) -> ExternalIdentity:
+def _identity_fields(row: InboundMessage, author: Author, user_id: int) -> dict:
+    """A new identity for the author of `row`, whose posts `user_id` makes."""
     customer = row.kind == MESSAGE and not author.is_brand
-    identity = ExternalIdentity(channel_id=row.channel_id, external_id=author.external_id,
-                                handle=author.handle, display_name=author.display_name,
-                                last_inbound_at=row.sent_at if customer else None,
-                                shadow_user=user)
-    db.session.add(identity)
-    return identity
+    return {"channel_id": row.channel_id, "external_id": author.external_id,
+            "handle": author.handle, "display_name": author.display_name,
+            "last_inbound_at": row.sent_at if customer else None, "shadow_user_id": user_id}
 
 
 def _identity(row: InboundMessage) -> ExternalIdentity | None:
@@ -296,9 +294,10 @@ def _identity(row: InboundMessage) -> ExternalIdentity | None:
             break
         try:
             with db.session.begin_nested():
-                user = (channel.staff_user if author.is_brand
-                        else accounts.shadow_users([_shadow_draft(channel, author)])[0])
-                identity = _new_identity(row, author, user)
+                user_id = (channel.staff_user_id if author.is_brand
+                           else accounts.shadow_users([_shadow_draft(channel, author)])[0])
+                identity = ExternalIdentity(**_identity_fields(row, author, user_id))
+                db.session.add(identity)
         except IntegrityError:
             identity = db.session.scalar(lookup)
     if identity is None:
@@ -385,8 +384,12 @@ def _take_message(row: InboundMessage) -> str:
 def _started(row: InboundMessage, thread: Thread) -> dict:
     """The message started `thread`: record it; the acknowledgement the customer is owed."""
     row.thread_id, row.post_id = thread.id, thread.question.id
+    return _acknowledgement(row, row.identity.display_name or row.identity.handle, thread)
+
+
+def _acknowledgement(row: InboundMessage, name: str, thread: Thread | threads.NewThread) -> dict:
+    """The reply owed for a message that started `thread`: thanks, and the thread's link."""
     channel = adapter(row.channel)
-    name = row.identity.display_name or row.identity.handle
     greeting = f"Thanks{', ' + name if name else ''}! "
     return _reply(row, "ack", f"ack:{row.id}", thread, None, fit(
         greeting + "Your question is now on our community, where our team and other customers "
@@ -620,18 +623,31 @@ def _intake_new_complaints(inbound_ids: list[int]) -> list[int]:
     if len(claimed) != len(fresh):
         db.session.rollback()
         return inbound_ids
-    users = accounts.shadow_users(shadows)
-    for row, author, user in zip(fresh, authors, users):
-        row.identity = _new_identity(row, author, user)
+    # Every row below goes in through Core, a statement per table for the batch (see
+    # models.base.insert_rows); the loaded messages are only read.
+    user_ids = accounts.shadow_users(shadows)
+    identity_ids = insert_rows(db.session.connection(), ExternalIdentity.__table__, [
+        _identity_fields(row, author, user_id)
+        for row, author, user_id in zip(fresh, authors, user_ids)])
     created = threads.create_threads([
-        threads.ThreadDraft(user, title, body, [row.channel.kind], source_kind=row.channel.kind,
-                            source_url=row.url, body_html=html)
-        for row, user, (title, body), html in zip(fresh, users, texts, rendered)])
-    reputation.award_for_questions([thread.question for thread in created])
-    with db.session.no_autoflush:  # the rows' changes go out in one flush, at the commit
-        _owe(*(_started(row, thread) for row, thread in zip(fresh, created)))
-        for row in fresh:
-            _taken(row, "thread")
+        threads.ThreadDraft(user_id, title, body, [row.channel.kind],
+                            source_kind=row.channel.kind, source_url=row.url, body_html=html)
+        for row, user_id, (title, body), html in zip(fresh, user_ids, texts, rendered)])
+    reputation.award_for_questions([(user_id, thread.question_id)
+                                    for user_id, thread in zip(user_ids, created)])
+    _owe(*(_acknowledgement(row, author.display_name or author.handle, thread)
+           for row, author, thread in zip(fresh, authors, created)))
+    table = InboundMessage.__table__
+    db.session.connection().execute(
+        update(table).where(table.c.id == bindparam("row_id")).values(
+            identity_id=bindparam("new_identity_id"), thread_id=bindparam("new_thread_id"),
+            post_id=bindparam("new_post_id"), outcome="thread", error=""),
+        [{"row_id": row.id, "new_identity_id": identity_id, "new_thread_id": thread.id,
+          "new_post_id": thread.question_id}
+         for row, identity_id, thread in zip(fresh, identity_ids, created)])
+    for row, thread in zip(fresh, created):
+        events.publish("inbound.received", inbound_id=row.id, thread_id=thread.id,
+                       channel=row.channel.slug, outcome="thread")
     done = {row.id for row in fresh}  # read before the commit expires the rows
     db.session.commit()
     return [inbound_id for inbound_id in inbound_ids if inbound_id not in done]
@@ -668,8 +684,8 @@ def _new_complaints(rows: list[InboundMessage]) -> list[InboundMessage]:
 
 # ---- what we owe customers (outbox rows; services/outbox.py sends them) ---------------------
 
-def _reply(row: InboundMessage, kind: str, key: str, thread: Thread | None, post: Post | None,
-           text: str) -> dict:
+def _reply(row: InboundMessage, kind: str, key: str, thread: Thread | threads.NewThread | None,
+           post: Post | None, text: str) -> dict:
     """An outbox row replying to `row`; `key` makes it owed once, however often it is asked for."""
     return {"channel_id": row.channel_id, "kind": kind, "idempotency_key": key,
             "inbound_id": row.id, "thread_id": thread.id if thread else None,

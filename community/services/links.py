@@ -7,10 +7,15 @@ happened to use.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import current_app
 
 from community.models import Thread
 from community.services.text import slugify
+
+if TYPE_CHECKING:
+    from community.services.threads import NewThread
 
 
 def absolute(endpoint: str, **values: object) -> str:
@@ -18,5 +23,5 @@ def absolute(endpoint: str, **values: object) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def thread_link(thread: Thread) -> str:
+def thread_link(thread: Thread | NewThread) -> str:
     return absolute("threads.show", thread_id=thread.id, slug=slugify(thread.title))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from community.extensions import db
 from community.models import BadgeAward, Post, ReputationEvent, Thread, User
-from community.models.base import utcnow
+from community.models.base import insert_rows, utcnow
 
 # kind → default points; override any of them with the REPUTATION_POINTS setting.
 QUESTION_UPVOTED = "question.upvoted"
@@ -142,27 +142,29 @@ def award(user_id: int, badge: str, post_id: int | None = None) -> bool:
 
 
 def award_for_answer(post: Post) -> None:
-    if _first_of_their_kind([post]):
+    if _first_of_their_kind("answer", [(post.author_id, post.id)]):
         award(post.author_id, "first_answer", post.id)
 
 
 def award_for_question(post: Post) -> None:
-    if _first_of_their_kind([post]):
+    if _first_of_their_kind("question", [(post.author_id, post.id)]):
         award(post.author_id, "first_question", post.id)
 
 
-def award_for_questions(posts: list[Post]) -> None:
-    """`award_for_question` for a batch of new questions by different authors (the bridge takes
-    in a burst), in two queries. No savepoint: an award made concurrently fails the caller's
-    flush, and the bridge then takes those messages in one at a time."""
-    first = _first_of_their_kind(posts)
+def award_for_questions(questions: list[tuple[int, int]]) -> None:
+    """`award_for_question` for a batch of new questions, (author id, post id), by different
+    authors (the bridge takes in a burst), in three statements. No savepoint: an award made
+    concurrently fails the caller's transaction, and the bridge then takes those messages in
+    one at a time."""
+    first = _first_of_their_kind("question", questions)
     if not first:
         return
     have = set(db.session.scalars(select(BadgeAward.user_id).where(
-        BadgeAward.user_id.in_([post.author_id for post in first]),
+        BadgeAward.user_id.in_([author_id for author_id, _ in first]),
         BadgeAward.badge == "first_question")))
-    db.session.add_all(BadgeAward(user_id=post.author_id, badge="first_question", post_id=post.id)
-                       for post in first if post.author_id not in have)
+    insert_rows(db.session.connection(), BadgeAward.__table__, [
+        {"user_id": author_id, "badge": "first_question", "post_id": post_id}
+        for author_id, post_id in first if author_id not in have])
 
 
 def award_for_acceptance(thread: Thread, post: Post) -> None:
@@ -180,17 +182,16 @@ def award_for_endorsement(post: Post) -> None:
     award(post.author_id, "first_endorsed", post.id)
 
 
-def _first_of_their_kind(posts: list[Post]) -> list[Post]:
-    """The posts whose author has no other post of the same kind: one index probe per author,
-    not a count that grows with a prolific author's history."""
+def _first_of_their_kind(kind: str, posts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The posts, (author id, post id), whose author has no other post of this kind: one index
+    probe per author, not a count that grows with a prolific author's history."""
     if not posts:
         return []
-    ids = [post.id for post in posts]
-    others = select(Post.id).where(Post.author_id == User.id, Post.kind == posts[0].kind,
-                                   Post.id.not_in(ids))
+    others = select(Post.id).where(Post.author_id == User.id, Post.kind == kind,
+                                   Post.id.not_in([post_id for _, post_id in posts]))
     seasoned = set(db.session.scalars(select(User.id).where(
-        User.id.in_({post.author_id for post in posts}), others.exists())))
-    return [post for post in posts if post.author_id not in seasoned]
+        User.id.in_({author_id for author_id, _ in posts}), others.exists())))
+    return [(author_id, post_id) for author_id, post_id in posts if author_id not in seasoned]
 
 
 def badges_of(user: User) -> list[tuple[Badge, datetime]]:
