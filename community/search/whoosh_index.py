@@ -46,8 +46,9 @@ SIMILAR_TERMS = 12
 # The name the index is written under. Whoosh keeps the schema (analyzers included) inside the
 # index, so a change to _schema() or to analysis.py reaches an existing index only when it is
 # recreated: bump the version with such a change, and on_disk finds no index by the new name,
-# recreates it and flags it for a rebuild from the database.
-SCHEMA_VERSION = 3
+# recreates it and flags it for a rebuild from the database. Version 4: documents' text comes
+# from documents.plain_text's tokenizer (paragraph breaks differ), so every fingerprint changed.
+SCHEMA_VERSION = 4
 SEARCHERS_KEPT = 8           # idle searchers kept between reads (see WhooshIndex._reading)
 PARSED_QUERIES = 2048        # parsed query texts kept (parsing costs more than a cached query)
 INDEX_NAME = f"community_v{SCHEMA_VERSION}"

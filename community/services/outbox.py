@@ -18,10 +18,11 @@ from datetime import timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from community.bridge import Reply, SendError, SendUncertain
 from community.extensions import db
-from community.models import Channel, OutboundMessage
+from community.models import Channel, InboundMessage, OutboundMessage
 from community.models.base import utcnow
 from community.services import bridge, events
 
@@ -76,7 +77,9 @@ def claim(limit: int) -> list[int]:
 
 def deliver(reply_id: int) -> str:
     """Send one claimed reply and record what happened; the state it ends in."""
-    row = db.session.get(OutboundMessage, reply_id)
+    row = db.session.get(OutboundMessage, reply_id, options=[  # what the send needs, at once
+        joinedload(OutboundMessage.channel),
+        joinedload(OutboundMessage.inbound).joinedload(InboundMessage.identity)])
     if row is None or row.state != "sending":
         return "skipped"
     handler = bridge.adapter(row.channel)
