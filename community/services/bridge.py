@@ -11,6 +11,7 @@ got to is picked up by the outbox worker (`intake_leftovers`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -707,11 +708,18 @@ def _insert_new(model, unique: list[str], rows: list[dict]) -> list[int]:
     """
     if not rows:
         return []
-    insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql"
-              else sqlite_insert)
-    table = model.__table__  # Core, on the session's connection: the ORM costs more than the row
-    statement = insert(table).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
-    return sorted(db.session.connection().scalars(statement, rows))
+    connection = db.session.connection()  # Core: the ORM costs more than the row
+    return sorted(connection.scalars(_insert_new_statement(model, tuple(unique),
+                                                           connection.dialect.name), rows))
+
+
+@functools.cache
+def _insert_new_statement(model, unique: tuple[str, ...], dialect: str):
+    """Built once: SQLAlchemy caches a statement's compiled form by its structure, which it
+    would otherwise work out again for every delivery."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = model.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
 
 
 def _settle_answer(event: events.Event) -> None:
