@@ -100,8 +100,9 @@ def deliver(reply_id: int) -> str:
         _uncertain(row, handler, str(exc))
     else:
         row.state, row.external_id, row.sent_at, row.last_error = "sent", external_id, utcnow(), ""
+    state = row.state  # read before the commit expires the row (reading it after would reload it)
     db.session.commit()
-    return row.state
+    return state
 
 
 def reply_for(row: OutboundMessage) -> Reply:
