@@ -3,14 +3,16 @@ process, and a burst that must lose nothing.
 
 1. A fresh instance (SQLite, or BENCH_DATABASE_URL for PostgreSQL) with one generic channel whose
    replies go to a local sink (so the embedded outbox worker really sends the acks meanwhile).
-2. The real app under gunicorn, ONE worker process (gthread, BENCH_BRIDGE_THREADS threads).
+2. The real app under gunicorn, ONE worker process (gthread, BENCH_BRIDGE_THREADS threads),
+   with its search index writer child (the default, SEARCH_INDEX_WRITER = "process").
 3. BENCH_BRIDGE_DELIVERIES signed deliveries (default 10,000), each a new customer's complaint,
    POSTed as fast as BENCH_BRIDGE_CLIENTS keep-alive connections in BENCH_BRIDGE_PROCESSES client
    processes allow. Accepted per second = 2xx answers / wall time of the burst.
 4. The webhook stores and answers; the server's intake thread turns messages into threads behind
-   it. Threads per second end to end = threads / time until the last one exists.
+   it. Threads per second end to end = threads / time until the last one exists. Then the bench
+   waits until every thread is in the search index too (searchable seconds).
 5. Then, with the server stopped, the database is audited: exactly one stored message, one thread
-   and one ack per delivery (nothing lost, nothing twice).
+   and one ack per delivery (nothing lost, nothing twice), and every thread in the index.
 
 Target: at least 300 deliveries/s on SQLite.
 
