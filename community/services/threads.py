@@ -140,9 +140,10 @@ def create_threads(drafts: list[ThreadDraft]) -> list[NewThread]:
         {"post_id": post_id, "number": 1, "editor_id": draft.author_id, "title": draft.title,
          "tags": " ".join(draft.tags), "body_source": draft.body, "created_at": now}
         for draft, post_id in zip(drafts, question_ids)])
-    connection.execute(thread_tags.insert(), [
-        {"thread_id": thread_id, "tag_id": tag_ids[name]}
-        for draft, thread_id in zip(drafts, thread_ids) for name in draft.tags])
+    tagged = [{"thread_id": thread_id, "tag_id": tag_ids[name]}
+              for draft, thread_id in zip(drafts, thread_ids) for name in draft.tags]
+    if tagged:
+        connection.execute(thread_tags.insert(), tagged)
     for thread_id, post_id in zip(thread_ids, question_ids):
         events.publish("thread.created", thread_id=thread_id, post_id=post_id)
     return [NewThread(thread_id, post_id, draft.title)
