@@ -6,8 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import (Connection, DateTime, MetaData, Table, TypeDecorator, func, insert,
-                        select, update)
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    MetaData,
+    Table,
+    TypeDecorator,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 # Stable constraint names so Alembic autogenerate gives the same migration on every database.
