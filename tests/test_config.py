@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from community import create_app
 
 
@@ -33,3 +35,11 @@ def test_default_database_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'community.db'}"
     assert os.path.isdir(tmp_path)
+
+
+def test_the_search_index_writer_setting_is_checked_at_start(tmp_path):
+    settings = {"INSTANCE_PATH": str(tmp_path), "SEARCH_BACKEND": "whoosh"}
+    with pytest.raises(RuntimeError, match="SEARCH_INDEX_WRITER"):
+        create_app({**settings, "SEARCH_INDEX_WRITER": "elsewhere"})
+    for writer in ("process", "thread"):
+        assert create_app({**settings, "SEARCH_INDEX_WRITER": writer})

@@ -142,13 +142,6 @@ def webhook_link(channel: Channel) -> str:
     return absolute("bridge.webhook", slug=channel.slug)
 
 
-def get_channel(slug: str) -> Channel:
-    channel = db.session.scalar(select(Channel).where(Channel.slug == slug))
-    if channel is None or not channel.is_enabled:
-        raise NotFound("channel.not_found", "No such channel.")
-    return channel
-
-
 def adapter(channel: Channel):
     return adapter_for(channel.kind, channel.settings, channel.cursor)
 
@@ -161,30 +154,33 @@ class Receipt:
     stored: int
 
 
-def handshake(slug: str, args: Mapping[str, str]) -> str:
-    """Answer a channel's subscription check (Meta's hub.challenge). Raises Forbidden-like 401."""
-    answer = adapter(get_channel(slug)).handshake(args)
-    if answer is None:
-        raise Unauthorized("bridge.handshake", "Verification token does not match.")
-    return answer
-
-
-_WEBHOOK_CHANNEL = (select(Channel.__table__.c.id, Channel.__table__.c.kind,
+_ENABLED_CHANNEL = (select(Channel.__table__.c.id, Channel.__table__.c.kind,
                            Channel.__table__.c.settings, Channel.__table__.c.cursor)
                     .where(Channel.__table__.c.slug == bindparam("slug"),
                            Channel.__table__.c.is_enabled.is_(True)))
 
 
-def receive(slug: str, body: bytes, headers: Mapping[str, str],
-            args: Mapping[str, str] | None = None) -> Receipt:
-    """A webhook delivery: verify, store every event once, then have each new one taken in.
-
-    The hot path of a burst: the channel is read as a plain row and the events stored with one
-    Core statement, the ORM's per-object work saved for the intake."""
-    channel = db.session.connection().execute(_WEBHOOK_CHANNEL, {"slug": slug}).one_or_none()
+def _webhook_channel(slug: str):
+    """The enabled channel a webhook URL names, as a plain row (the webhook is the hot path of a
+    burst: the ORM's per-object work is saved for the intake), and its adapter."""
+    channel = db.session.connection().execute(_ENABLED_CHANNEL, {"slug": slug}).one_or_none()
     if channel is None:
         raise NotFound("channel.not_found", "No such channel.")
-    handler = adapter_for(channel.kind, channel.settings, channel.cursor)
+    return channel, adapter_for(channel.kind, channel.settings, channel.cursor)
+
+
+def handshake(slug: str, args: Mapping[str, str]) -> str:
+    """Answer a channel's subscription check (Meta's hub.challenge). Raises Forbidden-like 401."""
+    answer = _webhook_channel(slug)[1].handshake(args)
+    if answer is None:
+        raise Unauthorized("bridge.handshake", "Verification token does not match.")
+    return answer
+
+
+def receive(slug: str, body: bytes, headers: Mapping[str, str],
+            args: Mapping[str, str] | None = None) -> Receipt:
+    """A webhook delivery: verify, store every event once, then have each new one taken in."""
+    channel, handler = _webhook_channel(slug)
     try:
         handler.verify(WebhookRequest(body, dict(headers), dict(args or {})))
     except SignatureError as exc:

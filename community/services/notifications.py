@@ -28,6 +28,7 @@ from community.models.notifications import EMAIL_MODES
 from community.services import accounts, events, live, permissions
 from community.services.errors import Invalid, NotFound
 from community.services.pagination import Page, keyset_page
+from community.services.retry import retry_on_conflict
 
 MENTION_RE = re.compile(r"(?<![\w@.])@([\w.-]{3,32})")
 MENTIONS_MAX = 10
@@ -181,18 +182,38 @@ TRIGGERS: dict[str, Callable[[dict[str, Any]], tuple[_Recipients, dict[str, Any]
 }
 
 
-def record(name: str, data: dict[str, Any]) -> list[Notification]:
-    """Write the notifications a committed domain event calls for, and auto-follows.
+def record(happened: list[tuple[str, dict[str, Any]]]) -> None:
+    """Write the notifications committed domain events call for, and auto-follows.
 
-    Called after the event's commit, by the notifications worker (not by a request). Publishes
-    `notification.created` per row and commits once. Returns the new notifications.
+    Called after the events' commit, by the notifications worker (not by a request), with the
+    events that arrived close together (the social bridge starts hundreds of threads a second):
+    one transaction for them all. If that fails, each event is written alone, so one bad event
+    costs only its own notifications; the first failure is then raised for the worker to log.
     """
-    return record_all([(name, data)])
+    try:
+        _record_together(happened)
+        return
+    except Exception:
+        if len(happened) == 1:
+            raise
+        db.session.rollback()
+    failure = None
+    for event in happened:
+        try:
+            _record_together([event])
+        except Exception as exc:
+            db.session.rollback()
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
-def record_all(happened: list[tuple[str, dict[str, Any]]]) -> list[Notification]:
-    """`record` for several events, in one transaction: the worker takes a burst (the social
-    bridge starts hundreds of threads a second) with one read of their threads and one commit."""
+# Retried like a request's use-case: on SQLite a write that races a request's commit is refused
+# ("database is locked") rather than waited for.
+@retry_on_conflict
+def _record_together(happened: list[tuple[str, dict[str, Any]]]) -> None:
+    """The events' notifications in one transaction, with one read of their threads; publishes
+    `notification.created` per row and commits."""
     # Held to the end: the session keeps loaded objects only while something refers to them.
     loaded = _load_threads({data["thread_id"] for _, data in happened if data.get("thread_id")})
     created = []
@@ -206,7 +227,6 @@ def record_all(happened: list[tuple[str, dict[str, Any]]]) -> list[Notification]
         events.publish("notification.created", notification_id=item.id, user_id=item.user_id)
     db.session.commit()
     del loaded
-    return created
 
 
 def _load_threads(thread_ids: set[int]) -> list[Thread]:

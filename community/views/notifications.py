@@ -11,13 +11,12 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from community import mail
-from community.extensions import csrf, db, limiter
+from community.extensions import csrf, limiter
 from community.models import Notification, User
 from community.security import current_actor, rate_limit_key
 from community.services import events, notifications, threads
 from community.services.background import Worker
 from community.services.errors import Invalid
-from community.services.retry import retry_on_conflict
 from community.views.forms import ActionForm, NotificationSettingsForm, field_error
 from community.views.urls import thread_url
 
@@ -193,33 +192,6 @@ def send_digests() -> tuple[int, int]:
     return sent, failed
 
 
-# Retried like a request's use-case: on SQLite a write that races a request's commit is refused
-# ("database is locked") rather than waited for.
-_record_all = retry_on_conflict(notifications.record_all)
-
-
-def _record(happened: list[events.Event]) -> None:
-    """Notifications for a batch of committed events. If the batch fails, each event is tried
-    alone, so one bad event costs only its own notifications; the first failure is re-raised
-    for the worker to log."""
-    try:
-        _record_all([(event.name, event.data) for event in happened])
-        return
-    except Exception:
-        if len(happened) == 1:
-            raise
-        db.session.rollback()
-    failure = None
-    for event in happened:
-        try:
-            _record_all([(event.name, event.data)])
-        except Exception as exc:
-            db.session.rollback()
-            failure = failure or exc
-    if failure is not None:
-        raise failure
-
-
 def flush(timeout: float = 30.0) -> bool:
     """Wait until notifications for every committed change are written and emailed."""
     deadline_ok = current_app.extensions[_WORKER].flush(timeout)
@@ -232,7 +204,9 @@ def failures() -> list[str]:
 
 def init_app(app: Flask) -> None:
     recorder = app.extensions[_WORKER] = Worker(
-        app, "notifications", _record, gather_seconds=app.config["NOTIFY_GATHER_SECONDS"])
+        app, "notifications", lambda happened: notifications.record(
+            [(event.name, event.data) for event in happened]),
+        gather_seconds=app.config["NOTIFY_GATHER_SECONDS"])
     mailer = app.extensions[_MAILER] = Worker(app, "mailer", _send_immediately)
 
     def on_commit(event: events.Event) -> None:
