@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -24,10 +25,12 @@ from typing import Callable, Iterable
 from whoosh import writing
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.index import TOC
 from whoosh.qparser import (FuzzyTermPlugin, MultifieldParser, OperatorsPlugin, PrefixPlugin,
                             QueryParser, SingleQuotePlugin, WildcardPlugin)
-from whoosh.reading import ReaderClosed
+from whoosh.reading import EmptyReader, MultiReader, ReaderClosed, SegmentReader
 from whoosh.query import And, DateRange, NullQuery, Or, Phrase, Prefix, Term
+from whoosh.searching import Searcher
 
 from community.search import Drift, Hit, Results, SearchQuery
 from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
@@ -50,6 +53,7 @@ SIMILAR_TERMS = 12
 # from documents.plain_text's tokenizer (paragraph breaks differ), so every fingerprint changed.
 SCHEMA_VERSION = 4
 SEARCHERS_KEPT = 8           # idle searchers kept between reads (see WhooshIndex._reading)
+OPEN_ATTEMPTS = 10           # tries at opening the latest commit while commits replace it
 PARSED_QUERIES = 2048        # parsed query texts kept (parsing costs more than a cached query)
 INDEX_NAME = f"community_v{SCHEMA_VERSION}"
 
@@ -264,7 +268,7 @@ class WhooshIndex:
         for kept in stale:
             _close(kept)
         if searcher is None:
-            searcher = self._ix.searcher()
+            searcher = _latest_searcher(self._ix)
         try:
             yield searcher
         except BaseException:
@@ -429,6 +433,43 @@ class WhooshIndex:
         return Drift(missing=sorted(set(wanted) - set(indexed)),
                      extra=sorted(set(indexed) - set(wanted)),
                      stale=sorted(i for i in set(wanted) & set(indexed) if wanted[i] != indexed[i]))
+
+
+def _latest_searcher(ix) -> Searcher:
+    """A searcher on `ix`'s latest commit, tried again while commits merge segments away."""
+    attempt = 1
+    while True:
+        try:
+            toc, readers = _open_segments(ix)
+            break
+        except (OSError, NameError):  # a file gone (RamStorage raises NameError)
+            if attempt == OPEN_ATTEMPTS:
+                raise
+            attempt += 1
+            time.sleep(0.05)
+    if not readers:
+        return Searcher(EmptyReader(toc.schema), fromindex=ix)
+    if len(readers) == 1:
+        return Searcher(readers[0], fromindex=ix)
+    return Searcher(MultiReader(readers, generation=toc.generation), fromindex=ix)
+
+
+def _open_segments(ix) -> tuple[TOC, list]:
+    """The latest commit and a reader per segment. Whoosh's own `ix.searcher()` opens them one
+    after another and, when a concurrent commit has merged away a later one's file, leaves those it
+    had opened to the garbage collector (open files until then, and a ResourceWarning wherever
+    that happens); here they are closed before the error goes on."""
+    readers: list = []
+    try:
+        toc = TOC.read(ix.storage, ix.indexname)
+        for segment in toc.segments:
+            readers.append(SegmentReader(ix.storage, toc.schema, segment,
+                                         generation=toc.generation))
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        raise
+    return toc, readers
 
 
 def _close(searcher) -> None:

@@ -13,11 +13,13 @@ import os
 import re
 import tempfile
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from whoosh.filedb.filestore import FileStorage
 
 from community.search import Drift, Results, SearchIndex, SearchQuery
 from community.search.documents import SearchDocument
@@ -611,6 +613,36 @@ def test_threads_searching_while_a_writer_commits_get_what_one_thread_gets(tmp_p
         readers = [pool.submit(read, turn) for turn in range(4)]
         pool.submit(write).result()
         assert [reader.result() for reader in readers] == [[]] * 4
+
+
+def test_a_read_opening_segments_a_commit_replaces_leaves_no_file_open(tmp_path, monkeypatch):
+    """A commit replaces the segments while a read is opening them, one after another: the
+    read gets the new commit, and the segment it had already opened is closed at once (Whoosh's
+    own opening left it to the garbage collector: an open file, then a ResourceWarning)."""
+    path = tmp_path / "search-index"
+    index = WhooshIndex.on_disk(str(path))
+    for n in range(1, 4):  # three commits: three segments
+        index.index([doc(n, f"roaming question {n}")])
+    real_open = FileStorage.open_file
+    segments_opened, replaced = [], []
+
+    def open_file(storage, name, *args, **kwargs):
+        if name.endswith(".seg") and not replaced:
+            segments_opened.append(name)
+            if len(segments_opened) == 2:  # the first segment is open, the second not yet
+                before = set(os.listdir(path))
+                index.rebuild(doc(n, f"roaming question {n}") for n in range(1, 5))
+                replaced.extend(before - set(os.listdir(path)))
+        return real_open(storage, name, *args, **kwargs)
+
+    monkeypatch.setattr(FileStorage, "open_file", open_file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = sorted(ids(find(index, "roaming", limit=10)))
+        gc.collect()
+    assert segments_opened[1] in replaced, (segments_opened, replaced)  # the race happened
+    assert found == [1, 2, 3, 4]
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_many_threads_reading_at_once_keep_few_files_open(tmp_path):
