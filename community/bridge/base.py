@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
-import ssl
+import os
 import time
 from functools import cache
 from collections.abc import Mapping
@@ -29,11 +30,19 @@ from community.bridge.text import count_chars
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
+def _client() -> httpx.Client:
+    """This process's HTTP client, shared by every call: its connections to a channel's API stay
+    open between replies (a client and a connection per call cost about as much as the rest of
+    a reply to a local API). Keyed by process, so a forked worker never shares a parent's
+    sockets."""
+    return _process_client(os.getpid())
+
+
 @cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every call: building one loads the CA bundle, which cost
-    more than a whole reply to a local API."""
-    return httpx.create_ssl_context()
+def _process_client(pid: int) -> httpx.Client:
+    client = httpx.Client(timeout=TIMEOUT)
+    atexit.register(client.close)
+    return client
 
 
 class BaseAdapter:
@@ -90,8 +99,7 @@ class BaseAdapter:
     def call(self, method: str, url: str, **kwargs: Any) -> Any:
         """One API call; the JSON answer, or SendError / SendUncertain with the provider's hints."""
         try:
-            with httpx.Client(timeout=TIMEOUT, verify=_tls_context()) as client:
-                response = client.request(method, url, **kwargs)
+            response = _client().request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise SendError(f"could not reach {url}: {exc}") from exc  # nothing was sent
         except httpx.HTTPError as exc:

@@ -34,6 +34,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    connection: tuple[str, int]  # the caller's address and port: one per TCP connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -61,12 +62,15 @@ class FakeAPI:
         api = self
 
         class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections stay open between calls, as real APIs'
+            disable_nagle_algorithm = True
+
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
                 recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
                                     {k.lower(): v for k, v in self.headers.items()},
-                                    self.rfile.read(length))
+                                    self.rfile.read(length), self.client_address)
                 answer = api._answer(recorded)
                 payload = answer.body if isinstance(answer.body, bytes) else \
                     json.dumps(answer.body).encode()

@@ -143,6 +143,8 @@ def test_complaint_to_thread_to_ack_to_accepted_answer_back(client, channel, par
     client.post(f"/api/v1/posts/{post_id}/endorse", headers=token_for(users.moderator))
     assert outbox.run_once().get("sent", 0) == 0
     assert len(partner.sent("POST", "/replies")) == 2
+    # Both over one connection, kept open between replies (as with the channels' real APIs).
+    assert len({sent.connection for sent in partner.sent("POST", "/replies")}) == 1
 
 
 def test_a_replaced_best_answer_is_cancelled_before_it_goes_out(client, channel, users, token_for):
