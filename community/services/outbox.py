@@ -90,19 +90,22 @@ def deliver(reply_id: int) -> str:
         row.state, row.last_error = "held", WINDOW_CLOSED
         db.session.commit()
         return row.state
-    reply = reply_for(row)
+    reply, attempts = reply_for(row), row.attempts
     db.session.commit()  # no transaction stays open across the network call
     try:
         external_id = handler.send(reply)
     except SendError as exc:
-        _failed(row, exc)
+        outcome = _failed(attempts, exc)
     except SendUncertain as exc:
-        _uncertain(row, handler, str(exc))
+        outcome = _uncertain(attempts, handler, str(exc))
     else:
-        row.state, row.external_id, row.sent_at, row.last_error = "sent", external_id, utcnow(), ""
-    state = row.state  # read before the commit expires the row (reading it after would reload it)
+        outcome = {"state": "sent", "external_id": external_id, "sent_at": utcnow(),
+                   "last_error": ""}
+    # By id, not through the row the commit above expired (setting it would read it back first).
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == reply_id)
+                       .values(outcome).execution_options(synchronize_session=False))
     db.session.commit()
-    return state
+    return outcome.get("state", "sending")
 
 
 def reply_for(row: OutboundMessage) -> Reply:
@@ -120,13 +123,13 @@ def _original_id(inbound) -> str:
         else inbound.external_id
 
 
-def _failed(row: OutboundMessage, exc: SendError) -> None:
-    row.last_error = str(exc)[:2000]
-    if exc.permanent or row.attempts >= current_app.config["BRIDGE_MAX_ATTEMPTS"]:
-        row.state = "failed"
-        return
-    row.state, row.next_attempt_at = "pending", utcnow() + timedelta(
-        seconds=backoff(row.attempts, exc.retry_after))
+def _failed(attempts: int, exc: SendError) -> dict:
+    """What a failed send changes: permanent errors and the last attempt stop; others wait."""
+    last_error = str(exc)[:2000]
+    if exc.permanent or attempts >= current_app.config["BRIDGE_MAX_ATTEMPTS"]:
+        return {"state": "failed", "last_error": last_error}
+    return {"state": "pending", "last_error": last_error,
+            "next_attempt_at": utcnow() + timedelta(seconds=backoff(attempts, exc.retry_after))}
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -138,16 +141,14 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def _uncertain(row: OutboundMessage, handler, error: str) -> None:
+def _uncertain(attempts: int, handler, error: str) -> dict:
     """The request went out and no answer came: resend only where that cannot post twice."""
-    row.last_error = error[:2000]
     if handler.idempotent:
-        row.state, row.next_attempt_at = "pending", utcnow() + timedelta(
-            seconds=backoff(row.attempts))
-    elif handler.can_look_up:
-        pass  # stays `sending`; reconcile_stale() asks the channel once the lease is over
-    else:
-        row.state, row.last_error = "held", f"{CRASHED} ({error[:300]})"
+        return {"state": "pending", "last_error": error[:2000],
+                "next_attempt_at": utcnow() + timedelta(seconds=backoff(attempts))}
+    if handler.can_look_up:  # stays `sending`; reconcile_stale() asks the channel after the lease
+        return {"last_error": error[:2000]}
+    return {"state": "held", "last_error": f"{CRASHED} ({error[:300]})"}
 
 
 def reconcile_stale() -> Counter[str]:
