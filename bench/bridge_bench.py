@@ -98,7 +98,8 @@ def _audit(instance: Path, database_url: str | None) -> dict[str, int]:
                       InboundMessage.external_id)))),
                   "threads": count(Thread), "acks": count(OutboundMessage),
                   "failed": count(InboundMessage, InboundMessage.outcome == "failed"),
-                  "pending": count(InboundMessage, InboundMessage.outcome == "")}
+                  "pending": count(InboundMessage, InboundMessage.outcome == ""),
+                  "sent": count(OutboundMessage, OutboundMessage.state == "sent")}
         db.session.remove()
         db.engine.dispose()
     return counts
@@ -202,6 +203,7 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
         for worker in workers:
             worker.join()
         elapsed = time.monotonic() - started
+        acked_in_burst = _audit(instance, database_url)["sent"]
         # Intake runs behind the webhook: wait until every stored message is a thread.
         accepted = sum(n for status, n in statuses.items() if 200 <= status < 300)
         deadline = time.monotonic() + env_timeout()
@@ -212,6 +214,10 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
         while _indexed(instance) < accepted and time.monotonic() < deadline:
             time.sleep(0.5)
         searchable = time.monotonic() - started
+        # Every customer acknowledged: the outbox thread sends the acks behind the intake.
+        while _audit(instance, database_url)["sent"] < accepted and time.monotonic() < deadline:
+            time.sleep(0.5)
+        acknowledged = time.monotonic() - started
     finally:
         stop(server, timeout=60)  # SIGTERM lets the worker finish what it holds
         sink.shutdown()
@@ -225,7 +231,8 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
         f"audit: {audit['stored']:,} stored ({audit['distinct']:,} distinct), "
         f"{audit['threads']:,} threads, {audit['acks']:,} acks owed, {audit['failed']} failed "
         f"intakes, {audit['pending']} not taken in; lost {lost}; all searchable after "
-        f"{searchable:.1f} s ({audit['indexed']:,} in the index)"
+        f"{searchable:.1f} s ({audit['indexed']:,} in the index); {acked_in_burst:,} acks sent "
+        f"during the burst, all {audit['sent']:,} after {acknowledged:.1f} s"
         + (f"; target >= {TARGET_PER_SECOND:.0f}/s: "
            f"{'met' if min(rate, threads_rate) >= TARGET_PER_SECOND else 'MISSED'}"
            if not database_url else ""))
@@ -235,7 +242,10 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
             f"bridge_{key}_statuses": statuses, f"bridge_{key}_lost": lost,
             f"bridge_{key}_threads": audit["threads"], f"bridge_{key}_acks": audit["acks"],
             f"bridge_{key}_failed_intakes": audit["failed"], f"bridge_{key}_indexed": audit["indexed"],
-            f"bridge_{key}_searchable_seconds": round(searchable, 1)}
+            f"bridge_{key}_searchable_seconds": round(searchable, 1),
+            f"bridge_{key}_acks_sent_in_burst": acked_in_burst,
+            f"bridge_{key}_acks_sent": audit["sent"],
+            f"bridge_{key}_acknowledged_seconds": round(acknowledged, 1)}
 
 
 def _indexed(instance: Path) -> int:

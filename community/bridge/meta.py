@@ -30,8 +30,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
 from community.bridge import (
     DELETE,
     ECHO,
@@ -50,6 +48,7 @@ from community.bridge import (
 )
 from community.bridge.base import (
     BaseAdapter,
+    Response,
     dicts,
     hmac_sha256,
     hub_handshake,
@@ -216,7 +215,7 @@ class MetaMessagingAdapter(BaseAdapter):
             raise SendUncertain(f"unexpected answer from the Send API: {str(answer)[:200]}")
         return str(message_id)
 
-    def refine_error(self, response: httpx.Response, error: SendError) -> SendError:
+    def refine_error(self, response: Response, error: SendError) -> SendError:
         """Meta signals rate limits with error codes in 400/403 bodies, not with HTTP 429."""
         try:
             detail = response.json().get("error")
@@ -266,7 +265,7 @@ def _content(message: Mapping[str, Any]) -> tuple[str, tuple[Mapping[str, str], 
     return text, tuple(media)
 
 
-def _usage_wait(response: httpx.Response) -> float | None:
+def _usage_wait(response: Response) -> float | None:
     """Seconds until access returns, from X-Business-Use-Case-Usage (minutes per business)."""
     try:
         usage = json.loads(response.headers.get("x-business-use-case-usage") or "{}")

@@ -27,8 +27,6 @@ import hmac
 import re
 from typing import Any
 
-import httpx
-
 from community.bridge import (
     ECHO,
     EDIT,
@@ -44,7 +42,7 @@ from community.bridge import (
     SignatureError,
     WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, header, load_json, timestamp
+from community.bridge.base import BaseAdapter, Response, header, load_json, timestamp
 from community.bridge.text import count_utf16_units
 
 API = "https://api.telegram.org"
@@ -185,7 +183,7 @@ class TelegramAdapter(BaseAdapter):
             raise _error(answer if isinstance(answer, dict) else {}, permanent=True)
         return answer.get("result")
 
-    def refine_error(self, response: httpx.Response, error: SendError) -> SendError:
+    def refine_error(self, response: Response, error: SendError) -> SendError:
         """Telegram's hints are in the body: `parameters.retry_after` on 429 (no header)."""
         try:
             answer = response.json()

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from community.bridge import Reply, SendError, SendUncertain
@@ -34,7 +34,14 @@ CRASHED = ("A worker stopped while sending this and the channel cannot be asked 
            "arrived. Check the conversation, then retry or cancel.")
 
 
-def run_once(limit: int = 100) -> Counter[str]:
+CLAIM_BATCH = 100
+# Replies sent, then recorded, together. Recording several at once spares the database a write
+# per reply (on SQLite every write waits its turn with the webhooks'); a crash before the record
+# leaves them `sending`, which reconcile_stale() settles like any crash mid-send.
+SEND_BATCH = 10
+
+
+def run_once() -> Counter[str]:
     """Poll due channels, take in messages a stopped process left, reconcile stale sends, then
     send everything due. Outcome counts."""
     counts: Counter[str] = Counter()
@@ -44,11 +51,11 @@ def run_once(limit: int = 100) -> Counter[str]:
         counts["taken_in"] += taken_in
     counts.update(reconcile_stale())
     while True:
-        claimed = claim(limit)
+        claimed = claim(CLAIM_BATCH)
         if not claimed:
             break
-        for reply_id in claimed:
-            counts[deliver(reply_id)] += 1
+        for start in range(0, len(claimed), SEND_BATCH):
+            counts.update(deliver(claimed[start:start + SEND_BATCH]))
     return counts
 
 
@@ -75,37 +82,64 @@ def claim(limit: int) -> list[int]:
     return [reply_id for reply_id in due if reply_id in won]
 
 
-def deliver(reply_id: int) -> str:
-    """Send one claimed reply and record what happened; the state it ends in."""
-    row = db.session.get(OutboundMessage, reply_id, options=[  # what the send needs, at once
-        joinedload(OutboundMessage.channel),
-        joinedload(OutboundMessage.inbound).joinedload(InboundMessage.identity)])
-    if row is None or row.state != "sending":
-        return "skipped"
-    handler = bridge.adapter(row.channel)
-    identity = row.inbound.identity
+def deliver(reply_ids: list[int]) -> Counter[str]:
+    """Send claimed replies one after another, then record what happened to each; the states
+    they end in."""
+    rows = db.session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.id.in_(reply_ids), OutboundMessage.state == "sending")
+        .options(joinedload(OutboundMessage.channel),  # what the sends need, at once
+                 joinedload(OutboundMessage.inbound).joinedload(InboundMessage.identity))
+        .order_by(OutboundMessage.id)).unique().all()
+    outcomes: dict[int, dict] = {}
+    sends = []
+    for row in rows:
+        handler = bridge.adapter(row.channel)
+        if _window_closed(handler, row.inbound.identity):
+            outcomes[row.id] = {"state": "held", "last_error": WINDOW_CLOSED}
+        else:
+            sends.append((row.id, handler, reply_for(row), row.attempts))
+    db.session.commit()  # no transaction stays open across the network calls
+    for reply_id, handler, reply, attempts in sends:
+        outcomes[reply_id] = _send(handler, reply, attempts)
+    _record(outcomes)
+    states = Counter(outcome.get("state", "sending") for outcome in outcomes.values())
+    if len(rows) < len(reply_ids):
+        states["skipped"] += len(reply_ids) - len(rows)  # cancelled by staff since the claim
+    return states
+
+
+def _window_closed(handler, identity) -> bool:
+    """Past the channel's reply window (WhatsApp, Messenger: 24 h after the customer's last
+    message), when only a template may be sent."""
     window = handler.reply_window
-    if window and identity is not None and identity.last_inbound_at is not None \
-            and identity.last_inbound_at < utcnow() - window:
-        row.state, row.last_error = "held", WINDOW_CLOSED
-        db.session.commit()
-        return row.state
-    reply, attempts = reply_for(row), row.attempts
-    db.session.commit()  # no transaction stays open across the network call
+    return bool(window and identity is not None and identity.last_inbound_at is not None
+                and identity.last_inbound_at < utcnow() - window)
+
+
+def _send(handler, reply: Reply, attempts: int) -> dict:
+    """Send one reply; the columns its outcome changes."""
     try:
         external_id = handler.send(reply)
     except SendError as exc:
-        outcome = _failed(attempts, exc)
+        return _failed(attempts, exc)
     except SendUncertain as exc:
-        outcome = _uncertain(attempts, handler, str(exc))
-    else:
-        outcome = {"state": "sent", "external_id": external_id, "sent_at": utcnow(),
-                   "last_error": ""}
-    # By id, not through the row the commit above expired (setting it would read it back first).
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == reply_id)
-                       .values(outcome).execution_options(synchronize_session=False))
+        return _uncertain(attempts, handler, str(exc))
+    return {"state": "sent", "external_id": external_id, "sent_at": utcnow(), "last_error": ""}
+
+
+def _record(outcomes: dict[int, dict]) -> None:
+    """Write the outcomes by id in one transaction, one statement per shape of outcome (not
+    through the rows, which the pre-send commit expired: setting them would read them back)."""
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for reply_id, outcome in outcomes.items():
+        shapes.setdefault(tuple(sorted(outcome)), []).append({"reply_id": reply_id, **outcome})
+    table = OutboundMessage.__table__
+    for columns, params in shapes.items():
+        db.session.connection().execute(
+            update(table).where(table.c.id == bindparam("reply_id"))
+            .values({column: bindparam(column) for column in columns}), params)
     db.session.commit()
-    return outcome.get("state", "sending")
 
 
 def reply_for(row: OutboundMessage) -> Reply:

@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
-from pathlib import Path
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from community.bridge import generic
+from community.bridge import Reply, SendError, adapter_for, generic
 from community.extensions import db
 from community.models import ExternalIdentity, InboundMessage, OutboundMessage, Thread
 from community.models.base import utcnow
 from community.services import outbox
 from tests.bridge.conftest import Answer, add_channel, deliver
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, require
 from tests.factories import PASSWORD
 
 SECRET = "generic-shared-secret"
@@ -341,3 +345,38 @@ def test_without_idempotency_or_lookup_a_crashed_send_waits_for_staff(ctx, app):
         app.config["BRIDGE_SENDING_LEASE_SECONDS"] = saved
     row = db.session.scalar(select(OutboundMessage))
     assert row.state == "held" and "cannot be asked" in row.last_error
+
+
+def test_a_channel_api_with_an_untrusted_certificate_is_sent_nothing(tmp_path):
+    """Replies go out over verified TLS only: a server whose certificate nobody vouches for (a
+    self-signed one here) gets no request, and the failure is a plain one to reach it (nothing
+    was sent, so retrying is safe), not an uncertain send."""
+    require(shutil.which("openssl") is not None, "openssl makes the test's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler = adapter_for("generic", {
+        "secret": SECRET, "callback_url": f"https://127.0.0.1:{server.server_port}/replies"}, {})
+    try:
+        with pytest.raises(SendError, match="could not reach") as failed:
+            handler.send(Reply(text="Thanks, we are on it.", recipient="cust-1",
+                               conversation="conv-1", in_reply_to="m1", idempotency_key="ack:1"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "CERTIFICATE_VERIFY_FAILED" in str(failed.value) and not failed.value.permanent
+    assert received == []
