@@ -120,6 +120,12 @@ class _Sink(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):  # the server stopped mid-reply
+            pass
+
     def log_message(self, *args) -> None:
         pass
 
