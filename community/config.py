@@ -86,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
     # ("background"), or the request does before answering ("inline").
     "BRIDGE_INTAKE": "background",
     "BRIDGE_WORKER_INTERVAL": 2.0,
+    # While a burst is being taken in, the outbox pauses this long between batches of 10 sends.
+    "BRIDGE_BURST_SEND_PAUSE": 0.25,
     # Attempts before a reply is left failed for staff; backoff doubles from the first delay.
     "BRIDGE_MAX_ATTEMPTS": 8,
     "BRIDGE_RETRY_BASE_SECONDS": 5.0,

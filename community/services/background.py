@@ -49,6 +49,11 @@ class Worker:
         self.failures: list[str] = []
         atexit.register(self.flush, 10.0)
 
+    @property
+    def in_burst(self) -> bool:
+        """Items are waiting, and the last batch was a burst's."""
+        return self._queue.unfinished_tasks > 0 and self._last_batch >= self.BURST
+
     def submit(self, item: Any) -> None:
         with self._start:
             if self._thread is None or not self._thread.is_alive():

@@ -266,6 +266,11 @@ def _take_in(inbound_ids: list[int]) -> None:
         current_app.extensions[_INTAKE_WORKER].submit(inbound_ids)
 
 
+def taking_in_burst() -> bool:
+    """True while this process is taking in a burst of deliveries."""
+    return current_app.extensions[_INTAKE_WORKER].in_burst
+
+
 def flush(timeout: float = 30.0) -> bool:
     """Wait until every stored message has been taken in (tests, benchmarks)."""
     return current_app.extensions[_INTAKE_WORKER].flush(timeout)

@@ -15,6 +15,7 @@ import random
 import threading
 from collections import Counter
 from datetime import timedelta
+from time import sleep
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
@@ -55,8 +56,17 @@ def run_once() -> Counter[str]:
         if not claimed:
             break
         for start in range(0, len(claimed), SEND_BATCH):
+            _yield_to_intake()
             counts.update(deliver(claimed[start:start + SEND_BATCH]))
     return counts
+
+
+def _yield_to_intake() -> None:
+    """While this process takes in a burst, pause between batches of sends: the webhooks then
+    keep answering at full speed (a channel retries, and in the end disables, a webhook that
+    answers slowly), and the acks left go out as soon as the burst is in."""
+    if bridge.taking_in_burst():
+        sleep(current_app.config["BRIDGE_BURST_SEND_PAUSE"])
 
 
 def claim(limit: int) -> list[int]:

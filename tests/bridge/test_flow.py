@@ -281,6 +281,28 @@ def _kill_mid_send(app, partner) -> None:
     assert called, f"the worker never called the channel: {output}"
 
 
+def test_while_a_burst_is_taken_in_the_acks_pause_between_batches(client, channel, partner,
+                                                                   app, monkeypatch):
+    """Sends make way for a burst's intake (see outbox._yield_to_intake): a pause before each
+    batch of ten while the intake is in a burst, none otherwise; every ack goes out either way."""
+    for n in range(25):
+        send(client, activity(f"My line {n} has had no signal since this morning.",
+                              id=f"burst-{n}", author=f"cust-{n}", conversation=f"conv-{n}"))
+    pauses: list[float] = []
+    monkeypatch.setattr(outbox, "sleep", pauses.append)
+    monkeypatch.setattr(outbox.bridge, "taking_in_burst", lambda: True)
+    assert outbox.run_once()["sent"] == 25
+    assert pauses == [app.config["BRIDGE_BURST_SEND_PAUSE"]] * 3  # batches of 10, 10 and 5
+
+    send(client, activity("And my landline is dead too.", id="calm-1", author="cust-99",
+                          conversation="conv-99"))
+    monkeypatch.setattr(outbox.bridge, "taking_in_burst", lambda: False)
+    pauses.clear()
+    assert outbox.run_once()["sent"] == 1
+    assert pauses == []
+    assert len(partner.sent("POST", "/replies")) == 26
+
+
 def test_a_worker_killed_mid_send_never_sends_twice(client, channel, partner, app):
     send(client, activity("Bill shows calls I never made"))
     db.session.commit()

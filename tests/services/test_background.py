@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from community.services.background import Worker
@@ -28,4 +29,30 @@ def test_a_burst_makes_the_next_batch_wait_longer_while_a_lone_item_waits_little
     assert worker.flush(10)
     assert batches[2:] == [["lone"]]
     assert time.monotonic() - started < 0.9
+    assert worker.failures == []
+
+
+def test_in_burst_while_a_burst_sized_batch_is_handled_or_waiting(app):
+    """What lets other work (the outbox's sends) make way for a burst: true only while items
+    wait or are being handled and the last batch was a burst's."""
+    release = threading.Event()
+    worker = Worker(app, "test-burst", lambda batch: release.wait(10), gather_seconds=0.05)
+    assert not worker.in_burst
+
+    for n in range(Worker.BURST + 2):
+        worker.submit(n)
+    deadline = time.monotonic() + 5
+    while not worker.in_burst and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert worker.in_burst  # the burst's batch is being handled
+    release.set()
+    assert worker.flush(10)
+    assert not worker.in_burst  # nothing waits
+
+    release.clear()
+    worker.submit("lone")
+    time.sleep(0.2)  # gathered and being handled: a batch of one is no burst
+    assert not worker.in_burst
+    release.set()
+    assert worker.flush(10)
     assert worker.failures == []
