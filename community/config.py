@@ -52,8 +52,10 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_INDEX_GATHER_MAX_SECONDS": 2.0,
     # The notifications worker likewise writes a burst of events' notifications at once.
     "NOTIFY_GATHER_SECONDS": 0.05,
+    "NOTIFY_GATHER_MAX_SECONDS": 1.0,
     # The bridge intake thread likewise gathers a burst of deliveries to take them in together.
     "BRIDGE_INTAKE_GATHER_SECONDS": 0.05,
+    "BRIDGE_INTAKE_GATHER_MAX_SECONDS": 0.3,
     # Lists.
     "PAGE_SIZE": 30,
     "API_MAX_LIMIT": 100,

@@ -901,7 +901,8 @@ def init_app(app: Flask) -> None:
     events.subscribe(app, _settle_answer, in_transaction=True)
     app.extensions[_INTAKE_WORKER] = background.Worker(
         app, "bridge-intake", _intake_gathered,
-        gather_seconds=app.config["BRIDGE_INTAKE_GATHER_SECONDS"])
+        gather_seconds=app.config["BRIDGE_INTAKE_GATHER_SECONDS"],
+        gather_max_seconds=app.config["BRIDGE_INTAKE_GATHER_MAX_SECONDS"])
 
 
 def _intake_gathered(deliveries: list[list[int]]) -> None:

@@ -206,7 +206,8 @@ def init_app(app: Flask) -> None:
     recorder = app.extensions[_WORKER] = Worker(
         app, "notifications", lambda happened: notifications.record(
             [(event.name, event.data) for event in happened]),
-        gather_seconds=app.config["NOTIFY_GATHER_SECONDS"])
+        gather_seconds=app.config["NOTIFY_GATHER_SECONDS"],
+        gather_max_seconds=app.config["NOTIFY_GATHER_MAX_SECONDS"])
     mailer = app.extensions[_MAILER] = Worker(app, "mailer", _send_immediately)
 
     def on_commit(event: events.Event) -> None:
