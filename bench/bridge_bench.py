@@ -10,7 +10,8 @@ process, and a burst that must lose nothing.
    processes allow. Accepted per second = 2xx answers / wall time of the burst.
 4. The webhook stores and answers; the server's intake thread turns messages into threads behind
    it. Threads per second end to end = threads / time until the last one exists. Then the bench
-   waits until every thread is in the search index too (searchable seconds).
+   waits until every thread is in the search index too (searchable seconds), and until every
+   ack has been sent (acknowledged seconds; the acks sent during the burst are counted too).
 5. Then, with the server stopped, the database is audited: exactly one stored message, one thread
    and one ack per delivery (nothing lost, nothing twice), and every thread in the index.
 

@@ -52,7 +52,11 @@ class Worker:
     @property
     def in_burst(self) -> bool:
         """Items are waiting, and the last batch was a burst's."""
-        return self._queue.unfinished_tasks > 0 and self._last_batch >= self.BURST
+        return self._queue.unfinished_tasks > 0 and self._after_burst
+
+    @property
+    def _after_burst(self) -> bool:
+        return self._last_batch >= self.BURST
 
     def submit(self, item: Any) -> None:
         with self._start:
@@ -91,7 +95,7 @@ class Worker:
         item = self._queue.get()
         if self._gather is None:
             return item
-        time.sleep(self._gather_max if self._last_batch >= self.BURST else self._gather)
+        time.sleep(self._gather_max if self._after_burst else self._gather)
         batch = [item]
         while True:
             try:
