@@ -87,6 +87,8 @@ DEFAULTS: dict[str, Any] = {
     # Webhooks store what arrived and answer at once; a background thread turns it into posts
     # ("background"), or the request does before answering ("inline").
     "BRIDGE_INTAKE": "background",
+    # A webhook's channel (its settings and secrets) is read at most this often per process.
+    "BRIDGE_CHANNEL_CACHE_SECONDS": 1.0,
     "BRIDGE_WORKER_INTERVAL": 2.0,
     # While a burst is being taken in, the outbox pauses this long between batches of 10 sends.
     "BRIDGE_BURST_SEND_PAUSE": 0.25,

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, make_url, text
 from community import create_app
 from community.extensions import cache, db, limiter
 from community.search import get_index
+from community.services import bridge as bridge_service
 from community.services import events
 from community.services import search as search_service
 from tests import factories
@@ -117,6 +118,7 @@ def _clean_database(request, app):
                 conn.execute(text("PRAGMA foreign_keys=ON"))
         limiter.reset()
         cache.clear()
+        bridge_service.forget_webhook_channels()
         search_service.flush()  # nothing from the last test may land in this one's index
         get_index().rebuild([])
     yield

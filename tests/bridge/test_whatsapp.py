@@ -6,10 +6,11 @@ import copy
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from community.bridge.text import count_chars
 from community.extensions import db
@@ -131,6 +132,36 @@ def test_a_disabled_channel_is_404_and_stores_nothing(client, channel):
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "channel.not_found"
     assert inbound_count() == 0
+
+
+def test_a_channel_disabled_meanwhile_refuses_deliveries_once_its_kept_row_expires(
+        app, client, channel, monkeypatch):
+    monkeypatch.setitem(app.config, "BRIDGE_CHANNEL_CACHE_SECONDS", 0.2)
+    assert post(client, text_message("First", message_id="wamid.a")).status_code == 200
+    db.session.execute(update(Channel).where(Channel.slug == "wa").values(is_enabled=False))
+    db.session.commit()
+    time.sleep(0.25)
+    response = post(client, text_message("Second", message_id="wamid.b"))
+    assert response.status_code == 404
+    assert inbound_count() == 1
+
+
+def test_a_burst_reads_its_channel_once(app, client, channel):
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM bridge_channels" in statement:
+            reads.append(statement)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for number in range(20):
+            message = text_message(f"Complaint {number}", message_id=f"wamid.{number}",
+                                   sender=f"4477009{number:05}")
+            assert post(client, message).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert inbound_count() == 20
+    assert len([read for read in reads if "WHERE bridge_channels.slug = " in read]) == 1
 
 
 def test_subscription_handshake(client, channel):
