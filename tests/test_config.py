@@ -1,5 +1,6 @@
 """Settings in three layers, and the secret key generated once into the instance folder."""
 
+import gc
 import os
 
 import pytest
@@ -43,3 +44,10 @@ def test_the_search_index_writer_setting_is_checked_at_start(tmp_path):
         create_app({**settings, "SEARCH_INDEX_WRITER": "elsewhere"})
     for writer in ("process", "thread"):
         assert create_app({**settings, "SEARCH_INDEX_WRITER": writer})
+
+
+def test_what_start_up_made_is_left_out_of_garbage_collection(tmp_path):
+    before = gc.get_freeze_count()
+    create_app({"INSTANCE_PATH": str(tmp_path)})
+    # The new app's objects joined the frozen ones: full passes no longer walk them.
+    assert gc.get_freeze_count() > before + 1000
