@@ -7,7 +7,8 @@ process, and a burst that must lose nothing.
    with its search index writer child (the default, SEARCH_INDEX_WRITER = "process").
 3. BENCH_BRIDGE_DELIVERIES signed deliveries (default 10,000), each a new customer's complaint,
    POSTed as fast as BENCH_BRIDGE_CLIENTS keep-alive connections in BENCH_BRIDGE_PROCESSES client
-   processes allow. Accepted per second = 2xx answers / wall time of the burst.
+   processes allow. Accepted per second = 2xx answers / wall time of the burst. The complaints'
+   texts are the customers' own tweets from ../shared/corpora/customer_support, in turn.
 4. The webhook stores and answers; the server's intake thread turns messages into threads behind
    it. Threads per second end to end = threads / time until the last one exists. Then the bench
    waits until every thread is in the search index too (searchable seconds), and until every
@@ -23,6 +24,8 @@ Target: at least 300 deliveries/s on SQLite.
 
 from __future__ import annotations
 
+import csv
+import html
 import http.client
 import json
 import multiprocessing
@@ -131,7 +134,24 @@ class _Sink(BaseHTTPRequestHandler):
         pass
 
 
-def _client(base_url: str, numbers: list[int], connections: int, results) -> None:
+TWEETS = ROOT.parent / "shared" / "corpora" / "customer_support" / "twcs_head5000.csv"
+SYNTHETIC = "My line has had no signal since this morning. Is there an outage near me?"
+
+
+def complaint_texts() -> tuple[list[str], str]:
+    """The customers' own tweets in ../shared's customer-support corpus (2,778 of them: mentions,
+    links, emoji, a third of them with something for markdown or linkify), and what they are;
+    a synthetic plain sentence when the corpus is absent."""
+    if not TWEETS.is_file():
+        return [SYNTHETIC], "synthetic plain sentences (../shared corpus absent)"
+    with TWEETS.open(newline="", encoding="utf-8") as handle:
+        texts = [html.unescape(row["text"]) for row in csv.DictReader(handle)
+                 if row["inbound"] == "True"]
+    return texts, f"{len(texts):,} real customer tweets, in turn"
+
+
+def _client(base_url: str, numbers: list[int], connections: int, texts: list[str],
+            results) -> None:
     from community.bridge.generic import sign
 
     host, port = base_url.split("//")[1].split(":")
@@ -144,8 +164,7 @@ def _client(base_url: str, numbers: list[int], connections: int, results) -> Non
         for n in chunk:
             body = json.dumps({"type": "message", "id": f"bench-{n}", "conversation": f"c{n}",
                                "author": {"id": f"customer-{n}", "handle": f"customer{n}"},
-                               "text": f"My line number {n} has had no signal since this "
-                                       "morning. Is there an outage near me?"}).encode()
+                               "text": texts[n % len(texts)]}).encode()
             try:
                 conn.request("POST", "/bridge/bench/webhook", body=body, headers={
                     "Content-Type": "application/json", **sign(SECRET, body)})
@@ -196,10 +215,11 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
     try:
         _wait_ready(server, base_url, log)
         numbers = list(range(deliveries))
+        texts, texts_are = complaint_texts()
         results: multiprocessing.Queue = multiprocessing.Queue()
         started = time.monotonic()
         workers = [multiprocessing.Process(target=_client, args=(
-            base_url, numbers[i::processes], max(1, clients // processes), results))
+            base_url, numbers[i::processes], max(1, clients // processes), texts, results))
             for i in range(processes)]
         for worker in workers:
             worker.start()
@@ -232,8 +252,8 @@ def run(workdir: Path, *, deliveries: int, processes: int, clients: int, threads
     rate = accepted / elapsed if elapsed else 0.0
     threads_rate = audit["threads"] / settled if settled else 0.0
     lost = deliveries - audit["stored"]
-    say(f"bridge ingest ({label}): {deliveries:,} signed deliveries from {clients} connections "
-        f"in {elapsed:.1f} s = {rate:,.0f}/s accepted; answers {statuses}")
+    say(f"bridge ingest ({label}): {deliveries:,} signed deliveries ({texts_are}) from {clients} "
+        f"connections in {elapsed:.1f} s = {rate:,.0f}/s accepted; answers {statuses}")
     say(f"  all taken in after {settled:.1f} s = {threads_rate:,.0f} threads/s end to end; "
         f"audit: {audit['stored']:,} stored ({audit['distinct']:,} distinct), "
         f"{audit['threads']:,} threads, {audit['acks']:,} acks owed, {audit['failed']} failed "
