@@ -87,8 +87,8 @@ def is_following(user: User | None, thread: Thread) -> bool:
 
 # ---- who is told what -----------------------------------------------------------------------
 
-def mentioned_users(text: str) -> list[User]:
-    """The users named as @username in `text` (at most MENTIONS_MAX), matched as logins are."""
+def _mention_keys(text: str) -> list[str]:
+    """The login keys of the @usernames in `text`, in order, at most MENTIONS_MAX."""
     keys: list[str] = []
     for match in MENTION_RE.finditer(text):
         key = accounts.username_key(match.group(1).rstrip(".-"))
@@ -96,9 +96,33 @@ def mentioned_users(text: str) -> list[User]:
             keys.append(key)
         if len(keys) == MENTIONS_MAX:
             break
-    if not keys:
-        return []
-    return list(db.session.scalars(select(User).where(User.username_key.in_(keys))))
+    return keys
+
+
+class _Mentions:
+    """The users named as @username in texts, matched as logins are, for one batch of events.
+
+    The names in the texts given up front are looked up in one query (a burst of social
+    complaints names a brand in nearly every one); any other text's names when it is asked
+    about. Either way a name is looked up once per batch.
+    """
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self._users: dict[str, User | None] = {}
+        self._look_up({key for text in texts for key in _mention_keys(text)})
+
+    def users(self, text: str) -> list[User]:
+        keys = _mention_keys(text)
+        self._look_up([key for key in keys if key not in self._users])
+        return [user for user in map(self._users.get, keys) if user is not None]
+
+    def _look_up(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found = {user.username_key: user for user in db.session.scalars(
+                select(User).where(User.username_key.in_(chunk)))}
+            self._users.update((key, found.get(key)) for key in chunk)
 
 
 def _followers(thread_id: int) -> list[int]:
@@ -119,43 +143,47 @@ class _Recipients:
                 self.kinds.setdefault(user_id, kind)
 
 
-def _thread_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+def _thread_created(data: dict[str, Any],
+                    mentions: _Mentions) -> tuple[_Recipients, dict[str, Any]] | None:
     thread = db.session.get(Thread, data["thread_id"])  # read by _load_threads, usually
     if thread is None:
         return None
     _follow(thread.author_id, thread.id)
     recipients = _Recipients(thread.author_id)
-    recipients.add((u.id for u in mentioned_users(thread.question.body_source)), "mention")
+    recipients.add((u.id for u in mentions.users(thread.question.body_source)), "mention")
     return recipients, {"thread": thread, "post": thread.question}
 
 
-def _answer_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+def _answer_created(data: dict[str, Any],
+                    mentions: _Mentions) -> tuple[_Recipients, dict[str, Any]] | None:
     post = db.session.get(Post, data["post_id"])
     if post is None:
         return None
     thread = post.thread
     _follow(post.author_id, thread.id)
     recipients = _Recipients(post.author_id)
-    recipients.add((u.id for u in mentioned_users(post.body_source)), "mention")
+    recipients.add((u.id for u in mentions.users(post.body_source)), "mention")
     recipients.add([thread.author_id], "answer")
     recipients.add(_followers(thread.id), "activity")
     return recipients, {"thread": thread, "post": post}
 
 
-def _comment_created(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+def _comment_created(data: dict[str, Any],
+                     mentions: _Mentions) -> tuple[_Recipients, dict[str, Any]] | None:
     item = db.session.get(Comment, data["comment_id"])
     if item is None:
         return None
     post = item.post
     thread = post.thread
     recipients = _Recipients(item.author_id)
-    recipients.add((u.id for u in mentioned_users(item.body_source)), "mention")
+    recipients.add((u.id for u in mentions.users(item.body_source)), "mention")
     recipients.add([post.author_id, thread.author_id], "comment")
     recipients.add(_followers(thread.id), "activity")
     return recipients, {"thread": thread, "post": post, "comment": item}
 
 
-def _answer_accepted(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+def _answer_accepted(data: dict[str, Any],
+                     mentions: _Mentions) -> tuple[_Recipients, dict[str, Any]] | None:
     post = db.session.get(Post, data["post_id"])
     if post is None or post.thread.accepted_answer_id != post.id:
         return None  # unaccepted again before we got here: nothing to tell
@@ -164,7 +192,8 @@ def _answer_accepted(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]]
     return recipients, {"thread": post.thread, "post": post}
 
 
-def _answer_endorsed(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]] | None:
+def _answer_endorsed(data: dict[str, Any],
+                     mentions: _Mentions) -> tuple[_Recipients, dict[str, Any]] | None:
     post = db.session.get(Post, data["post_id"])
     if post is None or post.endorsed_by_id is None:
         return None
@@ -173,7 +202,8 @@ def _answer_endorsed(data: dict[str, Any]) -> tuple[_Recipients, dict[str, Any]]
     return recipients, {"thread": post.thread, "post": post}
 
 
-TRIGGERS: dict[str, Callable[[dict[str, Any]], tuple[_Recipients, dict[str, Any]] | None]] = {
+TRIGGERS: dict[str, Callable[[dict[str, Any], _Mentions],
+                             tuple[_Recipients, dict[str, Any]] | None]] = {
     "thread.created": _thread_created,
     "answer.created": _answer_created,
     "comment.created": _comment_created,
@@ -212,14 +242,15 @@ def record(happened: list[tuple[str, dict[str, Any]]]) -> None:
 # ("database is locked") rather than waited for.
 @retry_on_conflict
 def _record_together(happened: list[tuple[str, dict[str, Any]]]) -> None:
-    """The events' notifications in one transaction, with one read of their threads; publishes
-    `notification.created` per row and commits."""
+    """The events' notifications in one transaction, with one read of their threads and one of
+    the users their posts mention; publishes `notification.created` per row and commits."""
     # Held to the end: the session keeps loaded objects only while something refers to them.
     loaded = _load_threads({data["thread_id"] for _, data in happened if data.get("thread_id")})
+    mentions = _Mentions(_texts_made(happened, loaded))
     created = []
     for name, data in happened:
         trigger = TRIGGERS.get(name)
-        found = trigger(data) if trigger else None
+        found = trigger(data, mentions) if trigger else None
         if found is not None:
             created += _notify(*found)
     db.session.flush()
@@ -227,6 +258,19 @@ def _record_together(happened: list[tuple[str, dict[str, Any]]]) -> None:
         events.publish("notification.created", notification_id=item.id, user_id=item.user_id)
     db.session.commit()
     del loaded
+
+
+def _texts_made(happened: list[tuple[str, dict[str, Any]]], loaded: list[Thread]) -> list[str]:
+    """The texts of the questions and answers the events made, as loaded with their threads."""
+    posts = {post.id: post for thread in loaded for post in thread.posts}
+    questions = {thread.id: thread.question for thread in loaded if thread.posts}
+    texts = []
+    for name, data in happened:
+        post = (questions.get(data.get("thread_id")) if name == "thread.created" else
+                posts.get(data.get("post_id")) if name == "answer.created" else None)
+        if post is not None:
+            texts.append(post.body_source)
+    return texts
 
 
 def _load_threads(thread_ids: set[int]) -> list[Thread]:

@@ -4,7 +4,7 @@ staff only. Everything goes through the real services and the after-commit worke
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from community.extensions import db
 from community.models import Notification, Subscription, Thread
@@ -66,6 +66,34 @@ def test_mentions_win_over_activity_and_unknown_names_are_ignored(ctx, users, se
     settle()
     assert told(users.other) == [("mention", users.helper.id)]
     assert told(users.asker)[-1] == ("comment", users.helper.id)
+
+
+def test_a_burst_of_new_threads_looks_up_the_names_they_mention_once(ctx, users, settle):
+    """A burst of social complaints names the brand in nearly every one: the batch's @names are
+    looked up in one query, not one per thread, and each thread still tells whom it names."""
+    made = [factories.make_thread(users.asker, f"Question number {n} about roaming",
+                                  f"@{users.helper.username} and @{users.other.username}, "
+                                  f"and @nobody_{n}: see this.") for n in range(5)]
+    answer = factories.make_answer(users.other, made[0], f"@{users.helper.username} knows.")
+    settle()
+    for item in db.session.scalars(select(Notification)):
+        db.session.delete(item)
+    db.session.commit()
+    lookups = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM users" in statement and "username_key IN" in statement:
+            lookups.append(statement)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        notifications.record([("thread.created", {"thread_id": thread.id}) for thread in made]
+                             + [("answer.created", {"thread_id": made[0].id,
+                                                    "post_id": answer.id})])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(lookups) == 1
+    assert told(users.helper) == [("mention", users.asker.id)] * 5 + [("mention", users.other.id)]
+    assert told(users.other) == [("mention", users.asker.id)] * 5
 
 
 def test_accepted_and_endorsed_tell_the_answerer(ctx, users, settle):
