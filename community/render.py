@@ -4,6 +4,7 @@ Markdown is rendered once on write, then cleaned by a bleach allow-list. Raw HTM
 is kept only where the allow-list has it (cleaned like markdown's own output); any other tag is
 escaped rather than dropped, so people see what they wrote. Links get rel="nofollow ugc noopener";
 images keep only http(s) sources. bleach sits behind this one module so it can be swapped (nh3).
+Plain text, which neither parser would change, is turned into the same HTML without them.
 """
 
 from __future__ import annotations

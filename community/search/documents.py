@@ -8,8 +8,6 @@ from datetime import datetime
 
 from html.parser import HTMLParser
 
-from community.models import Thread
-
 
 @dataclass(frozen=True)
 class SearchDocument:
@@ -46,20 +44,21 @@ def plain_text(html: str) -> str:
     return "".join(parser.parts)
 
 
-def thread_document(thread: Thread) -> SearchDocument:
-    """The document for a visible thread (hidden threads are never indexed)."""
-    visible = [post for post in thread.answers if not post.is_hidden]
+def thread_document(thread, posts: list, tags: list[str]) -> SearchDocument:
+    """The document for a visible thread (hidden threads are never indexed): its row, with its
+    author's `username`; its posts' rows in id order, the question first; its tag names."""
+    visible = [post for post in posts if post.kind == "answer" and not post.is_hidden]
     best = [post for post in visible
             if post.id == thread.accepted_answer_id or post.endorsed_by_id is not None]
     fields = dict(
         id=thread.id,
         title=thread.title,
-        body=plain_text(thread.question.body_html),
+        body=plain_text(posts[0].body_html),
         answers="\n\n".join(plain_text(post.body_html) for post in visible),
         best="\n\n".join(plain_text(post.body_html) for post in best),
-        tags=thread.tag_names,
+        tags=tags,
         status=thread.status,
-        author=thread.author.username.casefold(),
+        author=thread.username.casefold(),
         created=thread.created_at,
         activity=thread.last_activity_at,
         score=thread.score,
