@@ -162,16 +162,16 @@ class _Recent:
 
 # ---- keeping the index in step --------------------------------------------------------------
 
+_THREADS, _POSTS, _USERS, _TAGS = (Thread.__table__, Post.__table__, User.__table__,
+                                   Tag.__table__)
+
+
 def _documents(connection: Connection, batch: int = 500) -> Iterator[SearchDocument]:
     """Every visible thread's document, loaded in batches (the database is the truth)."""
     last_id = 0
     while documents := _load_documents(connection, _THREADS.c.id > last_id, limit=batch):
         yield from documents
         last_id = documents[-1].id
-
-
-_THREADS, _POSTS, _USERS, _TAGS = (Thread.__table__, Post.__table__, User.__table__,
-                                   Tag.__table__)
 
 
 def _load_documents(connection: Connection, which: ColumnElement[bool],
