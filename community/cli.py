@@ -145,6 +145,27 @@ def add_channel(kind: str, slug: str, name: str, settings: tuple[str, ...]) -> N
         click.echo(f"  {key} = {value}")
 
 
+@bridge_group.command("change-channel")
+@click.argument("slug")
+@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A setting to replace; NAME= removes an optional one. Repeat for each.")
+@click.option("--enable/--disable", "enabled", default=None,
+              help="Turn the channel on, or off (its webhooks then answer 404).")
+def change_channel(slug: str, settings: tuple[str, ...], enabled: bool | None) -> None:
+    """Rotate a channel's secrets, change its settings, or turn it off or on."""
+    if not settings and enabled is None:
+        raise click.UsageError("Give --setting, --enable or --disable.")
+    try:
+        channel = bridge.change_channel(None, slug, settings=bridge.parse_settings(settings),
+                                        enabled=enabled)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    state = "enabled" if channel.is_enabled else "disabled"
+    click.echo(f"Changed {channel.kind} channel {channel.slug} ({state})")
+    for key, value in bridge.masked_settings(channel).items():
+        click.echo(f"  {key} = {value}")
+
+
 @bridge_group.command("channels")
 def list_channels() -> None:
     """List channels with their settings (secrets masked)."""

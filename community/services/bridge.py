@@ -102,6 +102,29 @@ def add_channel(actor: User | None, kind: str, slug: str, settings: Mapping[str,
     return channel
 
 
+def change_channel(actor: User | None, slug: str, *, settings: Mapping[str, str] | None = None,
+                   enabled: bool | None = None) -> Channel:
+    """Change a channel's settings (each one given replaces the stored value; an empty value
+    removes an optional setting) and turn it off or on: rotate a leaked secret, point it at a new
+    API, stop a channel taking webhooks. Admins only; `actor=None` is the command line.
+
+    This process reads the channel afresh at its next webhook; other server processes within
+    BRIDGE_CHANNEL_CACHE_SECONDS. Raises NotFound, and Invalid like `add_channel`.
+    """
+    if actor is not None:
+        permissions.require(actor, "bridge.manage")
+    channel = _channel_named(slug)
+    if settings:
+        merged = {**channel.settings, **settings}
+        channel.settings = _check_settings(
+            channel.kind, {name: value for name, value in merged.items() if value != ""})
+    if enabled is not None:
+        channel.is_enabled = enabled
+    db.session.commit()
+    forget_webhook_channels()
+    return channel
+
+
 def parse_settings(lines: str | Iterable[str]) -> dict[str, str]:
     """`name=value` lines (the admin page's text box, the CLI's repeated --setting)."""
     settings = {}
@@ -183,8 +206,8 @@ def _webhook_channel(slug: str):
 
 
 def forget_webhook_channels() -> None:
-    """Read every channel afresh at its next webhook (after channels changed outside the app,
-    as when a test empties the database)."""
+    """Read every channel afresh at its next webhook in this process (after a channel changed:
+    `change_channel`, or a test emptying the database)."""
     current_app.extensions[_WEBHOOK_CHANNELS].clear()
 
 
@@ -910,6 +933,19 @@ def channels(actor: User | None) -> list[Channel]:
     if actor is not None:
         permissions.require(actor, "bridge.view")
     return list(db.session.scalars(select(Channel).order_by(Channel.slug)))
+
+
+def get_channel(actor: User | None, slug: str) -> Channel:
+    if actor is not None:
+        permissions.require(actor, "bridge.view")
+    return _channel_named(slug)
+
+
+def _channel_named(slug: str) -> Channel:
+    channel = db.session.scalar(select(Channel).where(Channel.slug == clean_text(slug).lower()))
+    if channel is None:
+        raise NotFound("channel.not_found", "No such channel.")
+    return channel
 
 
 _INTAKE_WORKER = "community.bridge_intake"

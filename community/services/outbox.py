@@ -70,10 +70,12 @@ def _yield_to_intake() -> None:
 
 
 def claim(limit: int) -> list[int]:
-    """Mark up to `limit` due replies as ours (`sending`); safe with several workers at once."""
+    """Mark up to `limit` due replies as ours (`sending`); safe with several workers at once.
+    Replies on a channel turned off wait, `pending`, until it is on again."""
     now = utcnow()
     query = (select(OutboundMessage.id)
-             .where(OutboundMessage.state == "pending", OutboundMessage.next_attempt_at <= now)
+             .where(OutboundMessage.state == "pending", OutboundMessage.next_attempt_at <= now,
+                    OutboundMessage.channel_id.in_(select(Channel.id).where(Channel.is_enabled)))
              .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(limit))
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -11,7 +11,7 @@ from community.models.bridge import CHANNEL_KINDS, OUTBOX_STATES
 from community.security import current_actor
 from community.services import bridge
 from community.services.errors import Invalid
-from community.views.forms import ActionForm, ChannelForm, field_error
+from community.views.forms import ActionForm, ChannelChangeForm, ChannelForm, field_error
 
 bp = Blueprint("bridge", __name__)
 
@@ -97,6 +97,29 @@ def channels():
     return render_template("bridge/channels.html", form=form, channels=listed,
                            masked={c.id: bridge.masked_settings(c) for c in listed},
                            kinds={kind: adapter_class(kind).SETTINGS for kind in CHANNEL_KINDS})
+
+
+@bp.route("/staff/bridge/channels/<slug>", methods=["GET", "POST"])
+@login_required
+def channel(slug: str):
+    actor = current_actor()
+    found = bridge.get_channel(actor, slug)
+    form = ChannelChangeForm(enabled=found.is_enabled)
+    if form.validate_on_submit():
+        try:
+            settings = bridge.parse_settings(form.settings.data or "")
+            changed = bridge.change_channel(actor, slug, settings=settings,
+                                            enabled=form.enabled.data)
+        except Invalid as exc:
+            db.session.rollback()
+            field_error(form, exc)
+        else:
+            flash(f"Channel {changed.slug} changed; it is "
+                  f"{'on' if changed.is_enabled else 'off'}.")
+            return redirect(url_for("bridge.channels"))
+    return render_template("bridge/channel.html", channel=found, form=form,
+                           masked=bridge.masked_settings(found),
+                           specs=adapter_class(found.kind).SETTINGS)
 
 
 # ---- members: prove a channel identity is theirs ----------------------------------------------

@@ -91,3 +91,10 @@ class ChannelForm(FlaskForm):
     name = StringField("Name", validators=[Optional()])
     settings = TextAreaField("Settings", validators=[Optional()],
                              description="One name=value per line; each kind lists its settings.")
+
+
+class ChannelChangeForm(FlaskForm):
+    enabled = BooleanField("Takes webhooks and sends replies")
+    settings = TextAreaField("Settings to change", validators=[Optional()],
+                             description="One name=value per line, only those to change (a new "
+                                         "secret, say); name= removes an optional setting.")

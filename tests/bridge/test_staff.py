@@ -188,6 +188,98 @@ def test_admins_add_channels_on_the_page_and_never_see_secrets_again(app, client
     assert "http://localhost/bridge/wa/webhook" in page
 
 
+def test_only_admins_change_channels(client, channel, users, token_for):
+    for role, expected in [("anonymous", 401), ("asker", 403), ("staff", 403),
+                           ("moderator", 403), ("admin", 200)]:
+        response = client.patch("/api/v1/bridge/channels/partner",
+                                headers=headers_for(role, users, token_for),
+                                json={"enabled": False})
+        assert response.status_code == expected, (role, response.get_json())
+    db.session.expire_all()
+    assert db.session.scalar(select(Channel)).is_enabled is False
+
+
+def test_a_rotated_secret_and_a_disabled_channel_apply_at_once(client, channel, users, token_for):
+    admin = token_for(users.admin)
+    complaint(client, id="before")  # the webhook has read (and keeps) the channel
+    new_secret = "rotated-secret-value-2"
+    changed = client.patch("/api/v1/bridge/channels/partner", headers=admin,
+                           json={"settings": {"secret": new_secret}})
+    assert changed.status_code == 200
+    assert changed.get_json()["settings"]["secret"] == "…ue-2"
+    assert new_secret not in changed.get_data(as_text=True)
+    body = json.dumps({"type": "message", "id": "after", "author": {"id": "u2"},
+                       "text": "Still no signal"}).encode()
+    assert deliver(client, "partner", body, generic.sign(SECRET, body)).status_code == 401
+    assert deliver(client, "partner", body, generic.sign(new_secret, body)).status_code == 200
+
+    off = client.patch("/api/v1/bridge/channels/partner", headers=admin, json={"enabled": False})
+    assert off.status_code == 200 and off.get_json()["enabled"] is False
+    other = body.replace(b'"after"', b'"later"')
+    refused = deliver(client, "partner", other, generic.sign(new_secret, other))
+    assert refused.status_code == 404
+    assert client.patch("/api/v1/bridge/channels/partner", headers=admin,
+                        json={"enabled": True}).status_code == 200
+    assert deliver(client, "partner", other, generic.sign(new_secret, other)).status_code == 200
+    assert {row.external_id for row in db.session.scalars(select(InboundMessage))} == {
+        "before", "after", "later"}
+
+
+def test_replies_on_a_channel_turned_off_wait_until_it_is_on_again(
+        client, channel, users, token_for, fake_api):
+    complaint(client)  # owes an ack
+    admin = token_for(users.admin)
+    client.patch("/api/v1/bridge/channels/partner", headers=admin, json={"enabled": False})
+    assert outbox.run_once()["sent"] == 0
+    assert fake_api.sent("POST") == []
+    assert db.session.scalar(select(OutboundMessage.state)) == "pending"
+    client.patch("/api/v1/bridge/channels/partner", headers=admin, json={"enabled": True})
+    assert outbox.run_once()["sent"] == 1
+    assert len(fake_api.sent("POST")) == 1
+
+
+@pytest.mark.parametrize("slug, body, status, code", [
+    ("nope", {"enabled": False}, 404, "channel.not_found"),
+    ("partner", {"enabled": "no"}, 422, "enabled.invalid"),
+    ("partner", {"settings": ["secret=x"]}, 422, "channel.settings"),
+    ("partner", {"settings": {"colour": "red"}}, 422, "channel.unknown_setting"),
+    ("partner", {"settings": {"secret": ""}}, 422, "channel.missing_setting"),
+])
+def test_bad_channel_changes_are_refused_and_change_nothing(client, channel, users, token_for,
+                                                            slug, body, status, code):
+    response = client.patch(f"/api/v1/bridge/channels/{slug}", json=body,
+                            headers=token_for(users.admin))
+    assert response.status_code == status and response.get_json()["error"]["code"] == code
+    db.session.expire_all()
+    stored = db.session.scalar(select(Channel))
+    assert stored.is_enabled and stored.settings["secret"] == SECRET
+
+
+def test_admins_change_channels_on_the_page(app, client, channel, users):
+    staff = app.test_client()
+    login(staff, users.staff)
+    page = staff.get("/staff/bridge/channels/partner").get_data(as_text=True)
+    assert "Change it" not in page and SECRET not in page
+    refused = staff.post("/staff/bridge/channels/partner", data={
+        "csrf_token": csrf_token(staff, "/ask"), "settings": ""})
+    assert refused.status_code == 403
+    login(client, users.admin)
+    token = csrf_token(client, "/staff/bridge/channels/partner")
+    assert client.post("/staff/bridge/channels/partner",
+                       data={"enabled": "y", "settings": "secret="}).status_code == 400
+    bad = client.post("/staff/bridge/channels/partner",
+                      data={"csrf_token": token, "enabled": "y", "settings": "secret="})
+    assert bad.status_code == 200 and "need secret" in bad.get_data(as_text=True)
+    off = client.post("/staff/bridge/channels/partner",
+                      data={"csrf_token": token, "settings": "secret=another-secret-0042"})
+    assert off.status_code == 302
+    listed = client.get("/staff/bridge/channels").get_data(as_text=True)
+    assert "(off)" in listed and "another-secret-0042" not in listed and "…0042" in listed
+    db.session.expire_all()
+    stored = db.session.scalar(select(Channel))
+    assert stored.is_enabled is False and stored.settings["secret"] == "another-secret-0042"
+
+
 # ---- command line ----------------------------------------------------------------------------
 
 def test_cli_adds_a_channel_and_masks_secrets(runner, ctx):
@@ -216,3 +308,21 @@ def test_cli_worker_once_sends_what_is_due(runner, client, channel, fake_api):
     assert db.session.scalar(select(OutboundMessage.state)) == "sent"
     assert runner.invoke(args=["bridge", "worker", "--once"]).output.strip() == "Nothing due."
     assert outbox.run_once() == {}
+
+
+def test_cli_changes_and_turns_off_a_channel(runner, channel, client):
+    result = runner.invoke(args=["bridge", "change-channel", "partner", "--disable",
+                                 "--setting", "secret=cli-rotated-secret-77"])
+    assert result.exit_code == 0, result.output
+    assert "(disabled)" in result.output and "cli-rotated-secret-77" not in result.output
+    body = json.dumps({"type": "message", "id": "x1", "author": {"id": "u1"},
+                       "text": "Hello"}).encode()
+    assert deliver(client, "partner", body,
+                   generic.sign("cli-rotated-secret-77", body)).status_code == 404
+    assert runner.invoke(args=["bridge", "change-channel", "partner", "--enable"]).exit_code == 0
+    assert deliver(client, "partner", body,
+                   generic.sign("cli-rotated-secret-77", body)).status_code == 200
+    nothing = runner.invoke(args=["bridge", "change-channel", "partner"])
+    assert nothing.exit_code != 0 and "--setting, --enable or --disable" in nothing.output
+    unknown = runner.invoke(args=["bridge", "change-channel", "nope", "--disable"])
+    assert unknown.exit_code != 0 and "channel.not_found" in unknown.output

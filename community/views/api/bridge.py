@@ -51,15 +51,29 @@ def list_channels():
 def create_channel():
     actor = require_actor()
     data = json_body()
-    settings = data.get("settings", {})
-    if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
-        raise Invalid("settings", "channel.settings", "settings is an object of strings.")
     fields = {name: data.get(name, "") for name in ("kind", "slug", "name")}
     for name, value in fields.items():
         if not isinstance(value, str):
             raise Invalid(name, f"{name}.invalid", f"{name} is a string.")
-    return channel(bridge.add_channel(actor, fields["kind"], fields["slug"], settings,
+    return channel(bridge.add_channel(actor, fields["kind"], fields["slug"], _settings(data),
                                       name=fields["name"])), 201
+
+
+@bp.patch("/bridge/channels/<slug>")
+def change_channel(slug: str):
+    actor = require_actor()
+    data = json_body()
+    enabled = data.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise Invalid("enabled", "enabled.invalid", "enabled is true or false.")
+    return channel(bridge.change_channel(actor, slug, settings=_settings(data), enabled=enabled))
+
+
+def _settings(data: dict) -> dict[str, str]:
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
+        raise Invalid("settings", "channel.settings", "settings is an object of strings.")
+    return settings
 
 
 @bp.get("/bridge/inbound")

@@ -38,8 +38,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
             "description": description}
 
 
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+def _path(name: str, kind: str = "integer") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -81,6 +81,8 @@ SCHEMAS = {
         webhook_url=STR),
     "NewChannel": _obj(["kind", "slug", "settings"], kind=STR, slug=STR, name=STR,
                        settings={"type": "object", "additionalProperties": STR}),
+    "ChannelChange": _obj([], enabled={"type": "boolean"},
+                          settings={"type": "object", "additionalProperties": STR}),
     "InboundMessage": _obj(
         ["id", "channel", "external_id", "kind", "text", "outcome", "received_at"], id=INT,
         channel=STR, external_id=STR,
@@ -266,6 +268,12 @@ PATHS = {
         "post": _op("Add a channel (admins); each kind lists its settings in docs/BRIDGE.md",
                     201, _ref("Channel"), errors=(400, 401, 403, 413, 422), auth=True,
                     body=_ref("NewChannel"))},
+    "/bridge/channels/{slug}": {
+        "parameters": [_path("slug", "string")],
+        "patch": _op("Change a channel's settings (each given replaces; \"\" removes an optional "
+                     "one), or turn it off or on (admins)", 200, _ref("Channel"),
+                     errors=(400, 401, 403, 404, 413, 422), auth=True,
+                     body=_ref("ChannelChange"))},
     "/bridge/inbound": {
         "get": _op("What channels sent us, newest first (staff)", 200,
                    _list_of("InboundMessage"), errors=(400, 401, 403), auth=True,
