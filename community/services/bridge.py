@@ -189,8 +189,9 @@ def _webhook_channel(slug: str):
     """The enabled channel a webhook URL names, as a plain row, and its adapter.
 
     Kept for BRIDGE_CHANNEL_CACHE_SECONDS (1): a burst's deliveries skip a read each (a tenth
-    of a webhook's time), and a channel disabled or given new secrets in the database takes
-    that long to apply. Unknown slugs are not kept, so a new channel works at once.
+    of a webhook's time), and a channel changed by another process takes that long to apply
+    here (`change_channel` forgets the kept rows of its own process). Unknown slugs are not
+    kept, so a new channel works at once.
     """
     kept = current_app.extensions[_WEBHOOK_CHANNELS]
     now = monotonic()

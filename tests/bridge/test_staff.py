@@ -260,10 +260,14 @@ def test_admins_change_channels_on_the_page(app, client, channel, users):
     login(staff, users.staff)
     page = staff.get("/staff/bridge/channels/partner").get_data(as_text=True)
     assert "Change it" not in page and SECRET not in page
+    member = app.test_client()
+    login(member, users.asker)
+    assert member.get("/staff/bridge/channels/partner").status_code == 403
     refused = staff.post("/staff/bridge/channels/partner", data={
         "csrf_token": csrf_token(staff, "/ask"), "settings": ""})
     assert refused.status_code == 403
     login(client, users.admin)
+    assert client.get("/staff/bridge/channels/nope").status_code == 404
     token = csrf_token(client, "/staff/bridge/channels/partner")
     assert client.post("/staff/bridge/channels/partner",
                        data={"enabled": "y", "settings": "secret="}).status_code == 400
