@@ -245,8 +245,8 @@ def count_vote_queries(instance: Path, database_url: str | None, voter: dict) ->
 
     def settle() -> None:
         try:
-            from community.services import search
-            search.flush(30)      # the previous vote's background work, out of the way
+            from community.workers import search_indexer
+            search_indexer.flush(30)  # the previous vote's background work, out of the way
         except (ImportError, AttributeError, KeyError):
             pass
 

@@ -435,7 +435,7 @@ def commit_to_searchable(member: str | None, trials: int, rng: random.Random,
     from community.extensions import db
     from community.models import Thread, User
     from community.search import SearchQuery, get_index
-    from community.services import search as search_service
+    from community.workers import search_indexer
     from community.services import threads as thread_service
 
     user = db.session.scalar(select(User).where(User.username == member)) if member else None
@@ -447,7 +447,7 @@ def commit_to_searchable(member: str | None, trials: int, rng: random.Random,
     index = get_index()
     waits, commits, polls = [], [], []
     for trial in range(trials):
-        assert search_service.flush(60), "the search indexer did not catch up"
+        assert search_indexer.flush(60), "the search indexer did not catch up"
         word = "probe" + "".join(rng.choices(string.ascii_lowercase, k=10))
         user, thread = db.session.get(User, user_id), db.session.get(Thread, rng.choice(candidates))
         started = time.perf_counter()
@@ -471,12 +471,12 @@ def commit_to_searchable(member: str | None, trials: int, rng: random.Random,
     # searching once (the first search on a new commit also opens a new searcher).
     indexed, first = [], []
     for trial in range(max(5, trials // 2)):
-        assert search_service.flush(60), "the search indexer did not catch up"
+        assert search_indexer.flush(60), "the search indexer did not catch up"
         word = "probe" + "".join(rng.choices(string.ascii_lowercase, k=10))
         user, thread = db.session.get(User, user_id), db.session.get(Thread, rng.choice(candidates))
         started = time.perf_counter()
         thread_service.answer(user, thread, f"Tried {word} here and it sorted it.")
-        assert search_service.flush(60), "the search indexer did not catch up"
+        assert search_indexer.flush(60), "the search indexer did not catch up"
         flushed = time.perf_counter()
         found = index.search(SearchQuery(text=word, limit=5))
         if not any(hit.thread_id == thread.id for hit in found.hits):
@@ -501,13 +501,13 @@ def bench_corpus(instance: Path, database_url: str | None, *, member: str | None
 
     from community.extensions import db
     from community.search import get_index
-    from community.services import search as search_service
+    from community.workers import search_indexer
 
     rng = random.Random(4)
     app = load.make_app(instance, database_url)
     out: dict[str, Any] = {}
     with app.app_context():
-        search_service.flush(60)
+        search_indexer.flush(60)
         if prebuilt_seconds is not None:
             docs = bench_documents()
             out["search_index_build_s"] = round(prebuilt_seconds, 1)

@@ -1,82 +1,18 @@
-"""community: a peer-support forum. create_app() builds the Flask application."""
+"""community: a peer-support forum where customers and staff answer questions together.
+
+`create_app()` (community/app.py) builds the Flask application. Importing a module of the
+package stays light: the application and everything it wires up load only when it is built.
+"""
 
 from __future__ import annotations
 
-import gc
-import os
-from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
-
-from community import config as settings
-from community import sqlite
-from community.extensions import cache, csrf, db, limiter, login_manager, migrate, socketio
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Config → extensions → blueprints → cli (STYLE.md rule 1)."""
-    instance_path = Path(os.environ.get("COMMUNITY_INSTANCE_PATH") or PROJECT_ROOT / "instance")
-    if config and config.get("INSTANCE_PATH"):
-        instance_path = Path(config["INSTANCE_PATH"])
-    instance_path.mkdir(parents=True, exist_ok=True)
-    app = Flask(__name__, instance_path=str(instance_path.resolve()),
-                template_folder=str(PROJECT_ROOT / "templates"),
-                static_folder=str(PROJECT_ROOT / "static"))
-    settings.load(app.config, instance_path, config)
+    from community.app import create_app as build
 
-    _init_database(app)
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    limiter.init_app(app)
-    cache.init_app(app)
-    socketio.init_app(app, async_mode="threading",
-                      message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                      # None: only pages from this same host may open a socket.
-                      cors_allowed_origins=None, manage_session=False)
-
-    from community import search, security
-    from community.services import events
-    from community.services import bridge as bridge_service
-    from community.services import outbox
-    from community.services import search as search_service
-    from community.views import register_blueprints
-
-    events.init_app(app)
-    search.init_app(app)
-    search_service.init_app(app)
-    bridge_service.init_app(app)
-    outbox.init_app(app)
-    security.init_app(app)
-    register_blueprints(app)
-
-    from community import realtime
-
-    realtime.init_app(app)
-
-    from community import cli
-
-    cli.init_app(app)
-    _freeze_startup_objects()
-    return app
-
-
-def _freeze_startup_objects() -> None:
-    """Leave what start-up made (modules, the app, its extensions: ~150,000 objects that live as
-    long as the process) out of the garbage collector's passes. Its full passes otherwise walk
-    them all again and again: ~6% of a server's CPU under a burst of webhooks (bench/README.md).
-    Start-up's own garbage is collected first, so none of it is kept for good."""
-    gc.collect()
-    gc.freeze()
-
-
-def _init_database(app: Flask) -> None:
-    from community import models  # noqa: F401  (registers every table on the metadata)
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            sqlite.init_engine(db.engine)
+    return build(config)

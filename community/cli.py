@@ -1,28 +1,16 @@
-"""The `community` command: the Flask CLI bound to this app, plus our own commands."""
+"""Our commands of the `community` command line (community/__main__.py binds them to the app)."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask import Flask
 
-from community.bridge import adapter_class
 from community.models.bridge import CHANNEL_KINDS
-from community.services import accounts, bridge, demo, outbox, reputation
+from community.services import accounts, bridge, demo, reputation
 from community.services import search as search_service
 from community.services.errors import DomainError
-
-
-def _create_app():
-    from community import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
-    """Manage and run the community forum."""
-
+from community.workers import bridge as bridge_workers
+from community.workers import mailer
 
 users = click.Group("users", help="Manage user accounts.")
 
@@ -112,10 +100,8 @@ notifications_group = click.Group("notifications", help="Notification email.")
 @notifications_group.command("digest")
 def send_digest() -> None:
     """Email each daily-digest user their unread notifications not emailed yet (run daily)."""
-    from community.views import notifications as notification_views
-
     try:
-        sent, failed = notification_views.send_digests()
+        sent, failed = mailer.send_digests()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Sent {sent} digest(s)" + (f"; {failed} failed (kept for the next run)."
@@ -181,7 +167,7 @@ def list_kinds() -> None:
     """The settings each kind of channel takes."""
     for kind in CHANNEL_KINDS:
         click.echo(kind)
-        for spec in adapter_class(kind).SETTINGS:
+        for spec in bridge.setting_specs(kind):
             notes = [] if spec.required else ["optional" + (f", default {spec.default}"
                                                             if spec.default else "")]
             notes += ["secret"] if spec.secret else []
@@ -193,11 +179,11 @@ def list_kinds() -> None:
 def run_worker(once: bool) -> None:
     """Send owed replies and poll channels without push; runs until stopped."""
     if once:
-        counts = outbox.run_once()
+        counts = bridge_workers.send_replies()
         click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing due.")
         return
     click.echo("Bridge worker running; Ctrl+C stops it.")
-    outbox.worker(current_app._get_current_object()).run_forever()
+    bridge_workers.run_sender_forever()
 
 
 def init_app(app: Flask) -> None:

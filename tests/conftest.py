@@ -22,7 +22,7 @@ from community.extensions import cache, db, limiter
 from community.search import get_index
 from community.services import bridge as bridge_service
 from community.services import events
-from community.services import search as search_service
+from community.workers import search_indexer
 from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -102,7 +102,7 @@ def _clean_database(request, app):
     with app.app_context():
         # The last test's background indexer may still be reading; on PostgreSQL its open
         # transaction and our TRUNCATE would deadlock, so let it finish first.
-        search_service.flush()
+        search_indexer.flush()
         _settle_live_workers()
         tables = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
         with db.engine.begin() as conn:
@@ -119,18 +119,17 @@ def _clean_database(request, app):
         limiter.reset()
         cache.clear()
         bridge_service.forget_webhook_channels()
-        search_service.flush()  # nothing from the last test may land in this one's index
+        search_indexer.flush()  # nothing from the last test may land in this one's index
         get_index().rebuild([])
     yield
 
 
 def _settle_live_workers() -> None:
     """Let the last test's notification, mail and socket workers finish their reads first."""
-    from community import realtime
-    from community.views import notifications
+    from community.workers import live_updates, notifications
 
     notifications.flush()
-    realtime.flush()
+    live_updates.flush()
 
 
 def _has_sequence(conn) -> bool:
@@ -161,7 +160,7 @@ def indexed(app):
     """Call to wait until every committed change is searchable (indexing runs in the background)."""
     def wait() -> None:
         with app.app_context():
-            assert search_service.flush(), "the search indexer did not catch up"
+            assert search_indexer.flush(), "the search indexer did not catch up"
     return wait
 
 
@@ -182,7 +181,7 @@ def events_seen(app):
     subscriber = lambda event: seen.append((event.name, event.data))  # noqa: E731
     events.subscribe(app, subscriber)
     yield seen
-    app.extensions[events._EXTENSION].remove(subscriber)
+    events.unsubscribe(app, subscriber)
 
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 MESSAGE, EDIT, DELETE, ECHO, STATUS = "message", "edit", "delete", "echo", "status"
 # Stored but not posted: reactions, unsupported types, service notices.
@@ -134,8 +134,10 @@ class ChannelAdapter(Protocol):
     def lookup(self, reply: Reply) -> str | None: ...
 
 
-class PollingAdapter(ChannelAdapter, Protocol):
-    """Channels without push (X mentions, Mastodon notifications) are fetched on a schedule."""
+@runtime_checkable
+class PollingAdapter(Protocol):
+    """What a channel without push (X mentions, Mastodon notifications) has besides the
+    `ChannelAdapter` members: it is fetched on a schedule."""
 
     poll_seconds: float
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -17,6 +18,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 # Stable constraint names so Alembic autogenerate gives the same migration on every database.
@@ -94,3 +97,26 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict]) -> l
     ids = list(range(last + 1, last + 1 + len(rows)))
     connection.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids)])
     return ids
+
+
+def insert_new(connection: Connection, table: Table, unique: Sequence[str],
+               rows: Sequence[dict]) -> list[int]:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING for each row: the new rows' ids, in order.
+
+    A repeated delivery, or the same row asked for twice, stores nothing new without a read
+    first. Core (the ORM costs more than the row), the rows as parameters of one cached
+    statement (SQLAlchemy batches them into multi-row INSERTs).
+    """
+    if not rows:
+        return []
+    statement = _insert_new_statement(table, tuple(unique), connection.dialect.name)
+    return sorted(connection.scalars(statement, list(rows)))
+
+
+@functools.cache
+def _insert_new_statement(table: Table, unique: tuple[str, ...], dialect: str):
+    """Built once: SQLAlchemy caches a statement's compiled form by its structure, which it
+    would otherwise work out again for every delivery."""
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert_for(table).on_conflict_do_nothing(index_elements=list(unique)) \
+        .returning(table.c.id)

@@ -1,17 +1,19 @@
 """The after-commit event dispatcher: services publish, subscribers run once the commit succeeded.
 
 `publish()` only records the event on the current session. An `after_commit` listener hands the
-recorded events to every subscriber registered on the app (search index, Socket.IO, webhooks,
-bridge outbox); `after_rollback` drops them, so nothing outside the database ever hears about a
-change that did not happen. Modelled on warehouse's search indexing via `session.info` and
-zulip's `send_event_on_commit`.
+recorded events to the subscribers registered on the app (the list is `community/workers/`);
+`after_rollback` drops them, so nothing outside the database ever hears about a change that did
+not happen. Work committed on a connection of its own, outside the session, is `announce()`d
+once committed. Modelled on warehouse's search indexing via `session.info` and zulip's
+`send_event_on_commit`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable, Collection
+from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
@@ -33,9 +35,17 @@ EVENT_NAMES = frozenset({
     "answer.unaccepted",
     "answer.endorsed",
     "answer.unendorsed",
+    "inbound.stored",
     "inbound.received",
     "outbox.queued",
     "notification.created",
+})
+
+# The events about one thread (their data has its `thread_id`): what search and cached pages follow.
+THREAD_EVENTS = frozenset({
+    "thread.created", "thread.updated", "answer.created", "comment.created", "post.edited",
+    "post.voted", "answer.accepted", "answer.unaccepted", "answer.endorsed",
+    "answer.unendorsed", "inbound.received",
 })
 
 _PENDING = "community.pending_events"
@@ -51,6 +61,16 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Subscription:
+    subscriber: Subscriber
+    names: frozenset[str] | None  # None: every event
+
+    def __call__(self, item: Event) -> None:
+        if self.names is None or item.name in self.names:
+            self.subscriber(item)
+
+
 def publish(name: str, **data: Any) -> None:
     """Queue an event on the current transaction; it goes out only if the transaction commits."""
     if name not in EVENT_NAMES:
@@ -58,16 +78,35 @@ def publish(name: str, **data: Any) -> None:
     db.session.info.setdefault(_PENDING, []).append(Event(name, data))
 
 
-def subscribe(app: Flask, subscriber: Subscriber, *, in_transaction: bool = False) -> None:
-    """Run `subscriber` for every event after the commit succeeded.
+def announce(name: str, **data: Any) -> None:
+    """Hand an event to the after-commit subscribers now: for work already committed on a
+    connection of its own (the bridge's webhook stores a delivery without the ORM session)."""
+    if name not in EVENT_NAMES:
+        raise ValueError(f"unknown event {name!r}; add it to EVENT_NAMES")
+    _deliver(current_app.extensions.get(_EXTENSION, []), [Event(name, data)])
+
+
+def subscribe(app: Flask, subscriber: Subscriber, *, names: Collection[str] | None = None,
+              in_transaction: bool = False) -> None:
+    """Run `subscriber` for every event (or those in `names`) after the commit succeeded.
 
     With `in_transaction`, it runs just before the commit instead, inside the same transaction,
     and may write rows that must stand or fall with the change (the bridge's outbox: a reply
     owed to a customer must never be lost between a commit and a crash). Such a subscriber
     raising aborts the commit.
     """
+    unknown = set(names or ()) - EVENT_NAMES
+    if unknown:
+        raise ValueError(f"unknown events {sorted(unknown)}; add them to EVENT_NAMES")
     key = _IN_TRANSACTION if in_transaction else _EXTENSION
-    app.extensions.setdefault(key, []).append(subscriber)
+    app.extensions.setdefault(key, []).append(
+        _Subscription(subscriber, frozenset(names) if names is not None else None))
+
+
+def unsubscribe(app: Flask, subscriber: Subscriber) -> None:
+    for key in (_EXTENSION, _IN_TRANSACTION):
+        app.extensions[key] = [item for item in app.extensions.get(key, [])
+                               if item.subscriber is not subscriber]
 
 
 def init_app(app: Flask) -> None:
@@ -100,7 +139,11 @@ def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending or not has_app_context():
         return
-    for subscriber in current_app.extensions.get(_EXTENSION, []):
+    _deliver(current_app.extensions.get(_EXTENSION, []), pending)
+
+
+def _deliver(subscriptions: list[_Subscription], pending: list[Event]) -> None:
+    for subscriber in subscriptions:
         for item in pending:
             try:
                 subscriber(item)

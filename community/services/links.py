@@ -1,27 +1,58 @@
-"""Absolute links to the site for messages that leave it (social replies, emails).
+"""Links to the site: canonical URLs for pages, the API and messages that leave the site.
 
-They are built from BASE_URL and the app's URL map, so they work outside a request too (the
-outbox worker, CLI commands) and always point at the public address, not the one a request
-happened to use.
+Inside a request a page links by path; anything that leaves the site (an API's `url` field, an
+email, a reply on a social channel, a channel's webhook address) is absolute and built from
+BASE_URL and the app's URL map, so it works outside a request too (the workers, the CLI) and
+always points at the public address, not the one a request happened to use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 
-from community.models import Thread
 from community.services.text import slugify
 
 if TYPE_CHECKING:
+    from community.models import Thread, User
     from community.services.threads import NewThread
 
 
-def absolute(endpoint: str, **values: object) -> str:
+def absolute(endpoint: str, *, anchor: str | None = None, **values: object) -> str:
+    """The public address of `endpoint` with `values`, from BASE_URL."""
     path = current_app.url_map.bind("localhost", url_scheme="https").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return current_app.config["BASE_URL"].rstrip("/") + path + (f"#{anchor}" if anchor else "")
+
+
+def link(endpoint: str, *, external: bool = False, anchor: str | None = None,
+         **values: object) -> str:
+    """A path inside a request, unless `external`; an absolute address otherwise."""
+    if external or not has_request_context():
+        return absolute(endpoint, anchor=anchor, **values)
+    return url_for(endpoint, _anchor=anchor, **values)
+
+
+def thread_url(thread: Thread | NewThread, *, anchor: str | None = None,
+               external: bool = False) -> str:
+    return link("threads.show", thread_id=thread.id, slug=slugify(thread.title), anchor=anchor,
+                external=external)
+
+
+def user_url(user: User, *, external: bool = False) -> str:
+    return link("users.show", user_id=user.id, slug=slugify(user.username), external=external)
 
 
 def thread_link(thread: Thread | NewThread) -> str:
-    return absolute("threads.show", thread_id=thread.id, slug=slugify(thread.title))
+    """A thread's public address, for messages that leave the site."""
+    return thread_url(thread, external=True)
+
+
+@contextmanager
+def outside_request() -> Iterator[None]:
+    """Render templates and build links off a request (the workers), as a visitor at BASE_URL
+    would see them: templates call `url_for`, which needs a request to resolve paths."""
+    with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
+        yield

@@ -1,5 +1,6 @@
 """Search use-cases: finding threads, similar questions while asking, related threads, and
-keeping the index in step with the database (after every commit, and by rebuild/check)."""
+keeping the index in step with the database (`reindex`, which the search-indexer worker runs
+after commits, and rebuild/check)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections import OrderedDict, defaultdict
 from typing import Callable, Iterable, Iterator
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from community.extensions import db
@@ -20,7 +21,6 @@ from community.models import Post, Tag, Thread, User, thread_tags
 from community.models.threads import THREAD_STATUSES
 from community.search import Drift, Hit, SearchQuery, get_index
 from community.search.documents import SearchDocument, thread_document
-from community.services import background, events
 from community.services.errors import Invalid
 from community.services.pagination import decode_cursor, encode_cursor
 from community.services.threads import normalize_tags
@@ -31,6 +31,7 @@ SORTS = ("relevance", "recent")
 QUERY_MAX = 200
 RELATED_SECONDS = 300.0   # how long a thread page reuses its related threads
 RELATED_KEPT = 5000       # threads whose related threads a process keeps
+_RELATED = "community.related_threads"
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,6 @@ def _load_documents(connection: Connection, which: ColumnElement[bool],
 
 
 def count_documents() -> int:
-    from sqlalchemy import func
     return db.session.scalar(select(func.count()).select_from(Thread)
                              .where(Thread.is_hidden.is_(False)))
 
@@ -236,29 +236,5 @@ def reindex(thread_ids: Iterable[int]) -> None:
     get_index().remove(thread_ids - {document.id for document in documents})
 
 
-_INDEXER = "community.search_indexer"
-_RELATED = "community.related_threads"
-
-
-def flush(timeout: float = 30.0) -> bool:
-    """Wait for this process's pending index updates (tests, the CLI, benchmarks)."""
-    return current_app.extensions[_INDEXER].flush(timeout)
-
-
 def init_app(app: Flask) -> None:
-    # Commits only queue thread ids: after-commit subscribers must not use the committing
-    # session, and a second connection per request would starve the pool under load. One thread
-    # reads each burst back and writes it to the index (Whoosh's lock keeps several processes'
-    # indexers in turn); the pause lets a burst become one write, which has a fixed cost.
-    indexer = app.extensions[_INDEXER] = background.Worker(
-        app, "search-indexer", lambda thread_ids: reindex(set(thread_ids)),
-        gather_seconds=app.config["SEARCH_INDEX_GATHER_SECONDS"],
-        gather_max_seconds=app.config["SEARCH_INDEX_GATHER_MAX_SECONDS"])
     app.extensions[_RELATED] = _Recent(RELATED_KEPT, RELATED_SECONDS)
-
-    def on_commit(event: events.Event) -> None:
-        thread_id = event.data.get("thread_id")
-        if thread_id is not None:
-            indexer.submit(thread_id)
-
-    events.subscribe(app, on_commit)

@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from community.extensions import db
 from community.services.errors import DomainError
+from community.views import auth, bridge, formatting, notifications, search, threads, users
+from community.views.api import bp as api_bp
 
 # HTTP status → stable error code for failures raised by Flask or Werkzeug themselves.
 HTTP_CODES = {
@@ -37,17 +39,10 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def register_blueprints(app: Flask) -> None:
-    from community.views import auth, bridge, formatting, page_cache, search, threads, users
-    from community.views.api import bp as api_bp
-
-    for blueprint in (auth.bp, threads.bp, users.bp, search.bp, bridge.bp, api_bp):
+    for blueprint in (auth.bp, threads.bp, users.bp, search.bp, bridge.bp, api_bp,
+                      notifications.bp):
         app.register_blueprint(blueprint)
     formatting.init_app(app)
-    page_cache.init_app(app)
-
-    from community.views import notifications
-
-    app.register_blueprint(notifications.bp)
     notifications.init_app(app)
 
     @app.errorhandler(DomainError)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from community.bridge import adapter_class
-from community.extensions import csrf, db
+from community.extensions import csrf
 from community.models.bridge import CHANNEL_KINDS, OUTBOX_STATES
 from community.security import current_actor
 from community.services import bridge
@@ -38,7 +37,7 @@ def webhook(slug: str):
 def index():
     actor = current_actor()
     state = request.args.get("state") or None
-    replies = bridge.outbox(actor, state, cursor=request.args.get("cursor") or None)
+    replies = bridge.list_replies(actor, state, cursor=request.args.get("cursor") or None)
     more = url_for("bridge.index", state=state, cursor=replies.next_cursor) \
         if replies.next_cursor else None
     return render_template("bridge/index.html", inbound=bridge.recent_inbound(actor).items,
@@ -51,7 +50,7 @@ def index():
 def retry(reply_id: int):
     actor = current_actor()
     if ActionForm().validate_on_submit():
-        bridge.retry(actor, bridge.get_reply(actor, reply_id))
+        bridge.retry_reply(actor, bridge.get_reply(actor, reply_id))
         flash("Queued to send again.")
     return redirect(url_for("bridge.index"))
 
@@ -61,7 +60,7 @@ def retry(reply_id: int):
 def cancel(reply_id: int):
     actor = current_actor()
     if ActionForm().validate_on_submit():
-        bridge.cancel(actor, bridge.get_reply(actor, reply_id))
+        bridge.cancel_reply(actor, bridge.get_reply(actor, reply_id))
         flash("Cancelled; it will not be sent.")
     return redirect(url_for("bridge.index"))
 
@@ -87,16 +86,16 @@ def channels():
             channel = bridge.add_channel(actor, form.kind.data, form.slug.data, settings,
                                          name=form.name.data or "")
         except Invalid as exc:
-            db.session.rollback()
             field_error(form, exc)
         else:
             flash(f"Channel {channel.slug} added. Point its webhook at "
-                  f"{url_for('bridge.webhook', slug=channel.slug, _external=True)}.")
+                  f"{bridge.webhook_link(channel)}.")
             return redirect(url_for("bridge.channels"))
     listed = bridge.channels(actor)
     return render_template("bridge/channels.html", form=form, channels=listed,
                            masked={c.id: bridge.masked_settings(c) for c in listed},
-                           kinds={kind: adapter_class(kind).SETTINGS for kind in CHANNEL_KINDS})
+                           webhooks={c.id: bridge.webhook_link(c) for c in listed},
+                           kinds={kind: bridge.setting_specs(kind) for kind in CHANNEL_KINDS})
 
 
 @bp.route("/staff/bridge/channels/<slug>", methods=["GET", "POST"])
@@ -111,7 +110,6 @@ def channel(slug: str):
             changed = bridge.change_channel(actor, slug, settings=settings,
                                             enabled=form.enabled.data)
         except Invalid as exc:
-            db.session.rollback()
             field_error(form, exc)
         else:
             flash(f"Channel {changed.slug} changed; it is "
@@ -119,7 +117,7 @@ def channel(slug: str):
             return redirect(url_for("bridge.channels"))
     return render_template("bridge/channel.html", channel=found, form=form,
                            masked=bridge.masked_settings(found),
-                           specs=adapter_class(found.kind).SETTINGS)
+                           specs=bridge.setting_specs(found.kind))
 
 
 # ---- members: prove a channel identity is theirs ----------------------------------------------

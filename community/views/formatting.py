@@ -9,7 +9,7 @@ from flask import Flask
 from community.models.base import utcnow
 from community.services import answers
 from community.services.reputation import rank_for, reason
-from community.views.urls import thread_url, user_url
+from community.services.links import thread_url, user_url
 
 _UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (7 * 86400, "week"), (86400, "day"),
           (3600, "hour"), (60, "minute"))

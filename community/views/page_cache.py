@@ -3,7 +3,7 @@
 A visitor with no session (not logged in, nothing flashed) gets exactly the bytes any other
 visitor would, so thread and list pages are rendered once and served from the cache until
 something changes. Each cached page belongs to a scope (one thread, or "lists") whose
-generation number is bumped after every commit that concerns it (services/events.py), which
+generation number is bumped after every commit that concerns it (`invalidate`), which
 makes every older copy unreachable at once; a timeout (CACHE_DEFAULT_TIMEOUT) bounds how stale
 relative times and author ranks can get. Logged-in members always get a fresh page. This is the
 anonymous page cache that Stack Exchange and Discourse keep for the same reason: most readers
@@ -16,7 +16,7 @@ import functools
 import time
 from typing import Callable
 
-from flask import Flask, current_app, make_response, request, session
+from flask import current_app, make_response, request, session
 from flask_login import current_user
 
 from community.extensions import cache
@@ -72,12 +72,9 @@ def lists_scope(**_: object) -> str:
     return LISTS
 
 
-def _invalidate(event: events.Event) -> None:
+def invalidate(event: events.Event) -> None:
+    """After a commit about a thread: its page and the lists are rendered afresh."""
     thread_id = event.data.get("thread_id")
     if thread_id is not None:
         _bump(thread_scope(thread_id))
         _bump(LISTS)
-
-
-def init_app(app: Flask) -> None:
-    events.subscribe(app, _invalidate)

@@ -12,7 +12,7 @@ from community.services.errors import Invalid
 from community.views.forms import (AcceptForm, ActionForm, AnswerForm, AskForm, CommentForm,
                                    EditForm, VoteForm, field_error)
 from community.views.page_cache import lists_scope, thread_scope, visitor_page
-from community.views.urls import thread_url
+from community.services.links import thread_url
 
 bp = Blueprint("threads", __name__)
 

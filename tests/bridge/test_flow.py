@@ -24,6 +24,8 @@ from community.extensions import db
 from community.models import ExternalIdentity, InboundMessage, OutboundMessage, Thread
 from community.models.base import utcnow
 from community.services import outbox
+from community.services.bridge import sending
+from community.workers import bridge as bridge_workers
 from tests.bridge.conftest import Answer, add_channel, deliver
 from tests.conftest import csrf_token, require
 from tests.factories import PASSWORD
@@ -119,7 +121,7 @@ def test_complaint_to_thread_to_ack_to_accepted_answer_back(client, channel, par
     assert thread.title == "I was charged for roaming in France."
     assert thread.status == "unanswered"
 
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     ack = partner.sent("POST", "/replies")[0].json()
     assert ack["in_reply_to"] == "tw-100" and ack["to"] == "cust-1"
     assert ack["idempotency_key"].startswith("ack:")
@@ -132,12 +134,12 @@ def test_complaint_to_thread_to_ack_to_accepted_answer_back(client, channel, par
     answer = client.post(f"/api/v1/threads/{thread.id}/answers", json={"body": body},
                          headers=token_for(users.helper))
     post_id = answer.get_json()["id"]
-    assert outbox.run_once().get("sent", 0) == 0  # an answer alone is not settled
+    assert sending.run_once().get("sent", 0) == 0  # an answer alone is not settled
     accepted = client.post(f"/api/v1/threads/{thread.id}/accept", json={"post_id": post_id},
                            headers=token_for(users.staff))
     assert accepted.status_code == 200, accepted.get_json()
 
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     reply = partner.sent("POST", "/replies")[-1].json()
     assert reply["in_reply_to"] == "tw-100"
     assert reply["idempotency_key"] == f"answer:{thread.id}:{post_id}"
@@ -145,7 +147,7 @@ def test_complaint_to_thread_to_ack_to_accepted_answer_back(client, channel, par
     assert len(reply["text"]) <= 500
     # Settling again (endorse the same answer) owes nothing new.
     client.post(f"/api/v1/posts/{post_id}/endorse", headers=token_for(users.moderator))
-    assert outbox.run_once().get("sent", 0) == 0
+    assert sending.run_once().get("sent", 0) == 0
     assert len(partner.sent("POST", "/replies")) == 2
     # Both over one connection, kept open between replies (as with the channels' real APIs).
     assert len({sent.connection for sent in partner.sent("POST", "/replies")}) == 1
@@ -283,22 +285,22 @@ def _kill_mid_send(app, partner) -> None:
 
 def test_while_a_burst_is_taken_in_the_acks_pause_between_batches(client, channel, partner,
                                                                    app, monkeypatch):
-    """Sends make way for a burst's intake (see outbox._yield_to_intake): a pause before each
+    """Sends make way for a burst's intake (workers/bridge.py send_replies): a pause before each
     batch of ten while the intake is in a burst, none otherwise; every ack goes out either way."""
     for n in range(25):
         send(client, activity(f"My line {n} has had no signal since this morning.",
                               id=f"burst-{n}", author=f"cust-{n}", conversation=f"conv-{n}"))
     pauses: list[float] = []
     monkeypatch.setattr(outbox, "sleep", pauses.append)
-    monkeypatch.setattr(outbox.bridge, "taking_in_burst", lambda: True)
-    assert outbox.run_once()["sent"] == 25
+    monkeypatch.setattr(bridge_workers, "taking_in_burst", lambda: True)
+    assert bridge_workers.send_replies()["sent"] == 25
     assert pauses == [app.config["BRIDGE_BURST_SEND_PAUSE"]] * 3  # batches of 10, 10 and 5
 
     send(client, activity("And my landline is dead too.", id="calm-1", author="cust-99",
                           conversation="conv-99"))
-    monkeypatch.setattr(outbox.bridge, "taking_in_burst", lambda: False)
+    monkeypatch.setattr(bridge_workers, "taking_in_burst", lambda: False)
     pauses.clear()
-    assert outbox.run_once()["sent"] == 1
+    assert bridge_workers.send_replies()["sent"] == 1
     assert pauses == []
     assert len(partner.sent("POST", "/replies")) == 26
 
@@ -362,7 +364,7 @@ def test_without_idempotency_or_lookup_a_crashed_send_waits_for_staff(ctx, app):
     db.session.commit()
     app.config["BRIDGE_SENDING_LEASE_SECONDS"], saved = 0, app.config["BRIDGE_SENDING_LEASE_SECONDS"]
     try:
-        assert outbox.run_once()["reconciled_held"] == 1
+        assert sending.run_once()["reconciled_held"] == 1
     finally:
         app.config["BRIDGE_SENDING_LEASE_SECONDS"] = saved
     row = db.session.scalar(select(OutboundMessage))

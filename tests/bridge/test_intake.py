@@ -14,7 +14,9 @@ from community.bridge import generic
 from community.extensions import db
 from community.models import InboundMessage, OutboundMessage, Thread
 from community.models.base import utcnow
-from community.services import bridge, outbox
+from community.services import bridge
+from community.services.bridge import sending
+from community.workers import bridge as bridge_workers
 from tests.bridge.conftest import add_channel, deliver
 
 SECRET = "intake-secret"
@@ -43,7 +45,7 @@ def test_the_webhook_answers_before_intake_and_intake_catches_up(client, channel
     body = batch(20)
     response = deliver(client, "partner", body, generic.sign(SECRET, body))
     assert response.status_code == 200 and response.get_json() == {"received": 20, "stored": 20}
-    assert bridge.flush(), "intake did not finish"
+    assert bridge_workers.flush(), "intake did not finish"
     db.session.expire_all()
     outcomes = db.session.scalars(select(InboundMessage.outcome)).all()
     assert outcomes == ["thread"] * 20
@@ -56,10 +58,10 @@ def test_messages_a_stopped_process_never_took_in_are_taken_in_by_the_worker(cli
     # Stored, then the process stopped before its intake thread got to them.
     stored = bridge.store(channel.id, bridge.adapter(channel).parse(body), body)
     assert len(stored) == 3
-    assert outbox.run_once().get("taken_in", 0) == 0  # younger than a minute: maybe in flight
+    assert sending.run_once().get("taken_in", 0) == 0  # younger than a minute: maybe in flight
     db.session.execute(update(InboundMessage).values(received_at=utcnow() - timedelta(minutes=5)))
     db.session.commit()
-    assert outbox.run_once()["taken_in"] == 3
+    assert sending.run_once()["taken_in"] == 3
     assert db.session.scalar(select(func.count()).select_from(Thread)) == 3
 
 
@@ -143,7 +145,7 @@ def test_concurrent_deliveries_store_each_message_once(app, channel, background)
     assert not failures
     assert len(results) == 60 and all(result["received"] == 2 for result in results)
     assert sum(result["stored"] for result in results) == 60 + 10
-    assert bridge.flush(), "intake did not finish"
+    assert bridge_workers.flush(), "intake did not finish"
     db.session.expire_all()
     stored = db.session.scalars(select(InboundMessage.external_id)).all()
     assert sorted(stored) == sorted([f"w{w}-{n}" for w in range(6) for n in range(10)]
@@ -167,7 +169,7 @@ def test_workers_claiming_at_once_each_get_different_replies(app, client, channe
     def work() -> None:
         with app.app_context():
             start.wait()
-            while mine := outbox.claim(3):
+            while mine := sending.claim(3):
                 claims.append(mine)
             db.session.remove()
 

@@ -18,7 +18,8 @@ from community.bridge.text import URL_RE, links_as_23
 from community.extensions import db
 from community.models import Channel, InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
-from community.services import bridge, outbox
+from community.services import bridge
+from community.services.bridge import sending
 from tests.bridge.conftest import Answer, add_channel, deliver
 from tests.conftest import require
 
@@ -206,7 +207,7 @@ def customer_account(instance) -> dict:
 def poll_now(channel: Channel):
     channel.cursor = {**channel.cursor, "polled_at": 0}
     db.session.commit()
-    return outbox.run_once()
+    return sending.run_once()
 
 
 def outcome(external_id: str) -> str:
@@ -225,7 +226,7 @@ def sent_statuses(instance) -> list:
 # ---- polling ---------------------------------------------------------------------------------
 
 def test_recorded_mention_becomes_a_thread_acked_in_reply(channel, instance, recorded_mention):
-    counts = outbox.run_once()
+    counts = sending.run_once()
     assert counts["polled"] == 1 and counts["sent"] == 1
     [listing] = instance.api.sent("GET", "/api/v1/notifications")
     assert listing.query["types[]"] == ["mention", "update"] and "since_id" not in listing.query
@@ -276,7 +277,7 @@ def test_backlog_is_paged_with_max_id_within_since_id(channel, instance, recorde
 
 def test_a_failed_poll_keeps_nothing(channel, instance, recorded_mention):
     instance.api.fail_next(Answer(503, {"error": "Service Unavailable"}))
-    assert outbox.run_once()["polled"] == 0
+    assert sending.run_once()["polled"] == 0
     assert count(InboundMessage) == 0
     db.session.refresh(channel)
     assert "since_id" not in channel.cursor
@@ -294,7 +295,7 @@ def test_webhook_deliveries_are_refused(client, channel):
 def test_replies_are_never_more_visible_than_the_status(channel, instance, recorded_mention,
                                                         theirs, ours):
     recorded_mention["status"]["visibility"] = theirs
-    outbox.run_once()
+    sending.run_once()
     [ack] = sent_statuses(instance)
     assert ack.json()["visibility"] == ours
 
@@ -307,7 +308,7 @@ def test_the_recorded_direct_status_is_answered_directly(channel, instance, reco
                          'class="u-url mention">@<span>support</span></a></span> '
                          + direct["content"][3:])
     instance.notify(direct)
-    outbox.run_once()
+    sending.run_once()
     assert outcome(direct["id"]) == "thread"
     [ack] = sent_statuses(instance)
     assert ack.json()["visibility"] == "direct"
@@ -318,7 +319,7 @@ def test_the_recorded_direct_status_is_answered_directly(channel, instance, reco
 
 def test_replies_join_the_thread_and_our_own_statuses_are_not_customer_posts(
         channel, instance, recorded_mention):
-    outbox.run_once()
+    sending.run_once()
     ack = db.session.scalar(select(OutboundMessage))
     thread = db.session.scalar(select(Thread))
     original = recorded_mention["status"]
@@ -349,7 +350,7 @@ def test_the_recorded_edit_revises_the_question(channel, instance, recordings):
         recordings["mastodon_status_edit"][2]["json"]
     assert original["id"] == edited["id"] and edited["edited_at"]
     instance.notify(original)
-    outbox.run_once()
+    sending.run_once()
     thread = db.session.scalar(select(Thread))
     assert thread.question.body_source == "the best editor? why, of course it is VS Code"
 
@@ -371,7 +372,7 @@ def test_media_and_content_warnings_are_kept(channel, instance):
                              customer_account(instance), spoiler_text="billing",
                              media_attachments=[attachment])
     instance.notify(status)
-    outbox.run_once()
+    sending.run_once()
     row = db.session.scalar(select(InboundMessage))
     assert row.text == "billing\n\nthe charge is on this receipt"
     assert row.media == [{"url": attachment["url"], "type": "image"}]
@@ -385,7 +386,7 @@ def test_end_to_end_answer_fits_with_the_mention(client, ctx, instance, recorded
     instance.char_limit = 200
     channel = add_channel("mastodon", "masto", access_token=TOKEN, account_id=OUR_ACCOUNT["id"],
                           api_base=instance.url, char_limit="200")
-    outbox.run_once()
+    sending.run_once()
     thread = db.session.scalar(select(Thread))
     answer = client.post(f"/api/v1/threads/{thread.id}/answers",
                          json={"body": "Restart the router, then " + "check the lights " * 30},
@@ -395,7 +396,7 @@ def test_end_to_end_answer_fits_with_the_mention(client, ctx, instance, recorded
                            json={"post_id": answer.get_json()["id"]},
                            headers=token_for(users.staff))
     assert accepted.status_code == 200, accepted.get_json()
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     request = sent_statuses(instance)[-1]
     body = request.json()
     assert request.headers["idempotency-key"] == \
@@ -417,7 +418,7 @@ def test_rate_limited_reply_waits_for_the_reset(channel, instance, recorded_ment
     reset = datetime.now(UTC) + timedelta(minutes=15)
     instance.api.fail_next(Answer(429, {"error": "Too many requests"}, {
         "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.attempts == 1 and "429" in row.last_error
     assert row.next_attempt_at >= utcnow() + timedelta(minutes=10)
@@ -427,7 +428,7 @@ def test_reply_to_a_deleted_status_fails_at_once_with_the_404(channel, instance,
                                                               recorded_mention):
     bridge.poll(channel)
     del instance.statuses[recorded_mention["status"]["id"]]
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.attempts == 1 and "404" in row.last_error and "Not Found" in row.last_error
 
@@ -443,11 +444,11 @@ def no_lease(app):
 def test_crash_after_the_status_was_posted_is_found_and_not_sent_again(
         channel, instance, recorded_mention, no_lease):
     bridge.poll(channel)
-    [row_id] = outbox.claim(10)
+    [row_id] = sending.claim(10)
     row = db.session.get(OutboundMessage, row_id)
-    first = bridge.adapter(channel).send(outbox.reply_for(row))  # reached the server; then died
+    first = bridge.adapter(channel).send(sending.reply_for(row))  # reached the server; then died
     instance.keys.clear()  # more than an hour later: Mastodon has forgotten the key
-    counts = outbox.run_once()
+    counts = sending.run_once()
     assert counts["reconciled_sent"] == 1 and counts.get("sent", 0) == 0
     [context] = instance.api.sent("GET", f"/api/v1/statuses/{row.inbound.external_id}/context")
     assert context.headers["authorization"] == f"Bearer {TOKEN}"
@@ -460,8 +461,8 @@ def test_crash_after_the_status_was_posted_is_found_and_not_sent_again(
 def test_crash_before_the_status_was_posted_is_sent_once(channel, instance, recorded_mention,
                                                         no_lease):
     bridge.poll(channel)
-    outbox.claim(10)  # claimed, then the worker died before calling the instance
-    counts = outbox.run_once()
+    sending.claim(10)  # claimed, then the worker died before calling the instance
+    counts = sending.run_once()
     assert counts["reconciled_pending"] == 1 and counts["sent"] == 1
     [request] = sent_statuses(instance)
     row = db.session.scalar(select(OutboundMessage))
@@ -474,12 +475,12 @@ def test_an_unanswered_send_is_resent_with_the_same_key_and_posts_once(
     """No answer came back (SendUncertain): the resend carries the same key, so the instance
     gives back the status it already made instead of a second one."""
     bridge.poll(channel)
-    [row_id] = outbox.claim(10)
+    [row_id] = sending.claim(10)
     row = db.session.get(OutboundMessage, row_id)
-    first = bridge.adapter(channel).send(outbox.reply_for(row))
-    row.state, row.next_attempt_at = "pending", utcnow()  # as outbox._uncertain leaves it
+    first = bridge.adapter(channel).send(sending.reply_for(row))
+    row.state, row.next_attempt_at = "pending", utcnow()  # as sending._uncertain leaves it
     db.session.commit()
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     requests = sent_statuses(instance)
     assert len(requests) == 2
     assert {r.headers["idempotency-key"] for r in requests} == {row.idempotency_key}
@@ -490,10 +491,10 @@ def test_an_unanswered_send_is_resent_with_the_same_key_and_posts_once(
 
 
 def test_lookup_tells_the_ack_and_the_answer_apart(channel, instance, recorded_mention):
-    outbox.run_once()
+    sending.run_once()
     row = db.session.scalar(select(OutboundMessage))
     adapter = bridge.adapter(channel)
-    reply = outbox.reply_for(row)
+    reply = sending.reply_for(row)
     assert adapter.lookup(reply) == row.external_id
     assert adapter.lookup(replace(reply, text="Answer from our team:\n\nsomething")) is None
     assert adapter.lookup(replace(reply, in_reply_to=row.external_id)) is None

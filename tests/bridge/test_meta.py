@@ -18,7 +18,7 @@ from community.bridge.text import count_chars, count_utf8_bytes
 from community.extensions import db
 from community.models import InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
-from community.services import outbox
+from community.services.bridge import sending
 from tests.bridge.conftest import PAYLOADS, Answer, add_channel, deliver
 
 SECRET = "meta-app-secret"
@@ -269,7 +269,7 @@ def test_wrong_object_and_malformed_bodies_are_400(client, messenger, instagram,
 
 def _sent_ack(client, slug: str, payload: dict) -> OutboundMessage:
     assert post(client, slug, payload).status_code == 200
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     return db.session.scalar(select(OutboundMessage))
 
 
@@ -389,7 +389,7 @@ def test_messenger_end_to_end(client, messenger, graph, payloads, users, token_f
     thread = db.session.scalar(select(Thread))
     assert thread.title == "My order arrived broken."
 
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     [request] = graph.sent("POST", "/me/messages")
     assert request.query["access_token"] == ["fb-page-token"]
     sent = request.json()
@@ -402,7 +402,7 @@ def test_messenger_end_to_end(client, messenger, graph, payloads, users, token_f
 
     long_answer = "Sorry about that! " + " ".join(["Keep the box and photograph the damage."] * 90)
     _answer_and_accept(client, thread, long_answer, users, token_for)
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     reply = graph.sent("POST", "/me/messages")[-1].json()
     text = reply["message"]["text"]
     assert reply["recipient"] == {"id": customer}
@@ -429,13 +429,13 @@ def test_instagram_end_to_end_fits_1000_bytes(client, instagram, graph, payloads
                       mid="ig_complaint", text="الطلب وصل متأخر جدا. ماذا أفعل؟")
     post(client, "ig", complaint)
     thread = db.session.scalar(select(Thread))
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     ack = graph.sent("POST", "/me/messages")[0].json()
     assert ack["recipient"] == {"id": "Sender-id-1"} and ack["reply_to"] == {"mid": "ig_complaint"}
 
     answer = "نعتذر عن التأخير 🙏 " + " ".join(["سنرسل لك رمز التتبع الجديد اليوم"] * 60)
     _answer_and_accept(client, thread, answer, users, token_for)
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     reply = graph.sent("POST", "/me/messages")[-1].json()
     text = reply["message"]["text"]
     assert reply["reply_to"] == {"mid": "ig_complaint"}
@@ -447,7 +447,7 @@ def test_instagram_end_to_end_fits_1000_bytes(client, instagram, graph, payloads
 def test_replies_outside_the_24_hour_window_wait_for_staff(client, messenger, graph, payloads):
     old = json.loads(messenger_sample(payloads, "text_message"))  # stamped 2016
     post(client, "fb", old)
-    assert outbox.run_once()["held"] == 1
+    assert sending.run_once()["held"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.state == "held" and "window" in row.last_error
     assert graph.sent("POST") == []
@@ -458,7 +458,7 @@ def test_rate_limits_back_off_and_permanent_errors_stop(client, messenger, graph
     row = db.session.scalar(select(OutboundMessage))
     graph.fail_next(Answer(429, {"error": {"message": "slow down", "code": 4}},
                            {"Retry-After": "30"}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     db.session.refresh(row)
     assert row.state == "pending" and row.next_attempt_at >= utcnow() + timedelta(seconds=25)
 
@@ -470,7 +470,7 @@ def test_rate_limits_back_off_and_permanent_errors_stop(client, messenger, graph
     graph.fail_next(Answer(400, {"error": {"message": "(#32) Page request limit reached",
                                            "type": "OAuthException", "code": 32}},
                            {"X-Business-Use-Case-Usage": json.dumps(usage)}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     db.session.refresh(row)
     assert row.attempts == 2 and row.next_attempt_at >= utcnow() + timedelta(seconds=110)
     assert "fb-page-token" not in row.last_error
@@ -480,7 +480,7 @@ def test_rate_limits_back_off_and_permanent_errors_stop(client, messenger, graph
     graph.fail_next(Answer(400, {"error": {
         "message": "(#10) This message is sent outside of allowed window.",
         "type": "OAuthException", "code": 10, "error_subcode": 2018278}}))
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     db.session.refresh(row)
     assert row.state == "failed" and row.attempts == 3 and "2018278" in row.last_error
 
@@ -489,6 +489,6 @@ def test_a_wrong_page_token_is_a_permanent_failure(client, ctx, graph, payloads)
     add_channel("messenger", "fb", app_secret=SECRET, verify_token="v",
                 page_access_token="revoked-token", page_id=PAGE_ID, api_base=graph.url)
     post(client, "fb", fresh(messenger_sample(payloads, "text_message")))
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert "190" in row.last_error and "revoked-token" not in row.last_error

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from community.bridge import generic
 from community.extensions import db
 from community.models import Channel, InboundMessage, OutboundMessage
-from community.services import outbox
+from community.services.bridge import sending
 from tests.bridge.conftest import Answer, add_channel, deliver
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
@@ -120,9 +120,9 @@ def test_outbox_filters_and_pages(client, channel, users, token_for):
 
 def test_a_failed_intake_is_shown_and_can_be_taken_in_again(client, channel, users, token_for,
                                                             app, monkeypatch):
-    from community.services import bridge as service
+    from community.services import threads
 
-    monkeypatch.setattr(service.threads, "create_threads", lambda drafts: 1 / 0)
+    monkeypatch.setattr(threads, "create_threads", lambda drafts: 1 / 0)
     row = complaint(client)
     assert row.outcome == "failed" and "ZeroDivisionError" in row.error
     monkeypatch.undo()
@@ -230,11 +230,11 @@ def test_replies_on_a_channel_turned_off_wait_until_it_is_on_again(
     complaint(client)  # owes an ack
     admin = token_for(users.admin)
     client.patch("/api/v1/bridge/channels/partner", headers=admin, json={"enabled": False})
-    assert outbox.run_once()["sent"] == 0
+    assert sending.run_once()["sent"] == 0
     assert fake_api.sent("POST") == []
     assert db.session.scalar(select(OutboundMessage.state)) == "pending"
     client.patch("/api/v1/bridge/channels/partner", headers=admin, json={"enabled": True})
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     assert len(fake_api.sent("POST")) == 1
 
 
@@ -311,7 +311,7 @@ def test_cli_worker_once_sends_what_is_due(runner, client, channel, fake_api):
     assert result.exit_code == 0 and "1 sent" in result.output
     assert db.session.scalar(select(OutboundMessage.state)) == "sent"
     assert runner.invoke(args=["bridge", "worker", "--once"]).output.strip() == "Nothing due."
-    assert outbox.run_once() == {}
+    assert sending.run_once() == {}
 
 
 def test_cli_changes_and_turns_off_a_channel(runner, channel, client):

@@ -16,7 +16,7 @@ from community.bridge.text import count_utf16_units
 from community.extensions import db
 from community.models import InboundMessage, OutboundMessage, Thread
 from community.models.base import utcnow
-from community.services import outbox
+from community.services.bridge import sending
 from tests.bridge.conftest import PAYLOADS, Answer, add_channel, deliver
 
 SECRET = "tg-webhook-secret_0123456789"
@@ -231,7 +231,7 @@ def test_telegram_end_to_end(client, channel, bot_api, users, token_for):
     post(client, complaint)
     thread = db.session.scalar(select(Thread))
 
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     [request] = bot_api.sent("POST", f"/bot{TOKEN}/sendMessage")
     sent = request.json()
     assert sent["chat_id"] == chat
@@ -252,7 +252,7 @@ def test_telegram_end_to_end(client, channel, bot_api, users, token_for):
                            json={"post_id": answer.get_json()["id"]},
                            headers=token_for(users.staff))
     assert accepted.status_code == 200, accepted.get_json()
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     reply = bot_api.sent("POST", f"/bot{TOKEN}/sendMessage")[-1].json()
     text = reply["text"]
     assert reply["chat_id"] == chat and reply["reply_parameters"]["message_id"] == message_id
@@ -271,7 +271,7 @@ def test_telegram_end_to_end(client, channel, bot_api, users, token_for):
 def test_a_group_reply_goes_to_the_group_quoting_the_member(client, channel, bot_api):
     update = team("telegram_group_photo.json")
     post(client, update)
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     sent = bot_api.sent("POST")[0].json()
     assert sent["chat_id"] == update["message"]["chat"]["id"]
     assert sent["reply_parameters"]["message_id"] == update["message"]["message_id"]
@@ -287,7 +287,7 @@ def test_flood_control_backs_off_by_retry_after_and_blocking_is_permanent(client
     bot_api.fail_next(Answer(429, {"ok": False, "error_code": 429,
                                    "description": "Too Many Requests: retry after 40",
                                    "parameters": {"retry_after": 40}}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     db.session.refresh(row)
     assert row.state == "pending" and row.next_attempt_at >= utcnow() + timedelta(seconds=35)
     assert "429" in row.last_error
@@ -296,7 +296,7 @@ def test_flood_control_backs_off_by_retry_after_and_blocking_is_permanent(client
     db.session.commit()
     bot_api.fail_next(Answer(403, {"ok": False, "error_code": 403,
                                    "description": "Forbidden: bot was blocked by the user"}))
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     db.session.refresh(row)
     assert row.state == "failed" and row.attempts == 2 and "blocked" in row.last_error
 
@@ -305,7 +305,7 @@ def test_ok_false_in_a_200_answer_is_an_error(client, channel, bot_api):
     post(client, team("telegram_text_link_emoji.json"))
     bot_api.fail_next(Answer(200, {"ok": False, "error_code": 400,
                                    "description": "Bad Request: chat not found"}))
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     assert "chat not found" in db.session.scalar(select(OutboundMessage)).last_error
 
 
@@ -316,7 +316,7 @@ def test_the_bot_token_never_appears_in_an_error(client, ctx):
     add_channel("telegram", "tg", secret_token=SECRET, bot_token=TOKEN,
                 api_base=f"http://127.0.0.1:{closed}")
     post(client, team("telegram_text_link_emoji.json"))
-    assert outbox.run_once()["pending"] == 1  # nothing was sent: try again later
+    assert sending.run_once()["pending"] == 1  # nothing was sent: try again later
     row = db.session.scalar(select(OutboundMessage))
     assert "could not reach" in row.last_error and "<bot-token>" in row.last_error
     assert TOKEN not in row.last_error and TOKEN.split(":")[1] not in row.last_error

@@ -16,7 +16,7 @@ from community.bridge.text import count_chars
 from community.extensions import db
 from community.models import Channel, InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
-from community.services import outbox
+from community.services.bridge import sending
 from tests.bridge.conftest import Answer, add_channel, deliver
 
 SECRET = "test-app-secret"
@@ -219,7 +219,7 @@ def test_every_real_message_sample(client, channel, payloads, sample):
 
 def _sent_ack(client, channel) -> OutboundMessage:
     post(client, text_message("My data stopped working after the update"))
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     return db.session.scalar(select(OutboundMessage))
 
 
@@ -302,7 +302,7 @@ def test_customer_edit_revises_the_question_and_revoke_hides_it(client, channel,
 
 def test_follow_ups_in_the_same_chat_join_the_open_thread(client, channel):
     post(client, text_message("Roaming not working in Spain", message_id="wamid.a"))
-    outbox.run_once()  # the ack goes out as wamid.reply1
+    sending.run_once()  # the ack goes out as wamid.reply1
     post(client, text_message("I restarted the phone already", message_id="wamid.b"))
     post(client, text_message("Still nothing", message_id="wamid.c", context="wamid.reply1"))
     assert db.session.scalar(select(func.count()).select_from(Thread)) == 1
@@ -317,7 +317,7 @@ def test_follow_ups_in_the_same_chat_join_the_open_thread(client, channel):
 
 def test_the_ack_replies_in_the_customers_chat_with_the_link(client, channel, graph):
     post(client, text_message("Why was I charged twice for my bundle?"))
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     [request] = graph.sent("POST", f"/{PHONE_ID}/messages")
     sent = request.json()
     thread = db.session.scalar(select(Thread))
@@ -334,7 +334,7 @@ def test_the_ack_replies_in_the_customers_chat_with_the_link(client, channel, gr
 def test_replies_outside_the_24_hour_window_wait_for_staff(client, channel, graph):
     old = int((utcnow() - timedelta(hours=25)).timestamp())
     post(client, text_message("Is there an outage in Leeds?", when=old))
-    assert outbox.run_once()["held"] == 1
+    assert sending.run_once()["held"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.state == "held" and "window" in row.last_error
     assert graph.sent("POST") == []
@@ -343,25 +343,25 @@ def test_replies_outside_the_24_hour_window_wait_for_staff(client, channel, grap
 def test_rate_limits_back_off_and_permanent_errors_stop(client, channel, graph, app):
     post(client, text_message("My number port is stuck", message_id="wamid.1"))
     graph.fail_next(Answer(429, {"error": {"code": 130429}}, {"Retry-After": "120"}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.attempts == 1 and row.state == "pending" and "429" in row.last_error
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=110)
-    assert outbox.run_once().get("sent", 0) == 0  # not due yet
+    assert sending.run_once().get("sent", 0) == 0  # not due yet
 
     row.next_attempt_at = utcnow()
     db.session.commit()
     graph.fail_next(Answer(503, {"error": {"message": "temporarily unavailable"}}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     row.next_attempt_at = utcnow()
     db.session.commit()
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     db.session.refresh(row)
     assert row.attempts == 3 and row.state == "sent"
 
     post(client, text_message("Another problem", message_id="wamid.2", sender="447700900999"))
     graph.fail_next(Answer(400, {"error": {"message": "(#131030) Recipient not in allowed list"}}))
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     failed = db.session.scalar(select(OutboundMessage).where(OutboundMessage.state == "failed"))
     assert failed.attempts == 1 and "131030" in failed.last_error
 
@@ -375,7 +375,7 @@ def test_attempts_run_out(client, channel, graph, app):
             graph.fail_next(Answer(500, {}))
             row.next_attempt_at = utcnow()
             db.session.commit()
-            outbox.run_once()
+            sending.run_once()
             db.session.refresh(row)
         assert row.state == "failed" and row.attempts == 2
     finally:
@@ -392,7 +392,7 @@ def test_replies_fit_whatsapps_limit(client, channel, graph, users, token_for):
     endorse = client.post(f"/api/v1/posts/{answer.get_json()['id']}/endorse",
                           headers=token_for(users.moderator))
     assert endorse.status_code == 200, endorse.get_json()
-    assert outbox.run_once()["sent"] == 2
+    assert sending.run_once()["sent"] == 2
     reply = graph.sent("POST")[-1].json()
     text = reply["text"]["body"]
     assert count_chars(text) <= 4096

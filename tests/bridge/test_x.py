@@ -17,7 +17,8 @@ from community.bridge.text import URL_RE, x_weighted_length
 from community.extensions import db
 from community.models import Channel, InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
-from community.services import bridge, outbox
+from community.services import bridge
+from community.services.bridge import sending
 from tests.bridge.conftest import Answer, add_channel, deliver
 
 HERE = Path(__file__).parent
@@ -178,7 +179,7 @@ def poll_now(channel: Channel):
     """Make the channel due, then run the worker once (poll, reconcile, send)."""
     channel.cursor = {**channel.cursor, "polled_at": 0}
     db.session.commit()
-    return outbox.run_once()
+    return sending.run_once()
 
 
 def outcome(external_id: str) -> str:
@@ -193,7 +194,7 @@ def count(model) -> int:
 # ---- polling ---------------------------------------------------------------------------------
 
 def test_recorded_mentions_become_threads_and_the_cursor_is_honoured(channel, x_api, recorded):
-    counts = outbox.run_once()
+    counts = sending.run_once()
     assert counts["polled"] == 10
     mentions = x_api.api.sent("GET", f"/2/users/{OUR_ID}/mentions")
     assert len(mentions) == 1 and "since_id" not in mentions[0].query
@@ -216,7 +217,7 @@ def test_recorded_mentions_become_threads_and_the_cursor_is_honoured(channel, x_
     assert channel.cursor["polled_at"] > 0
 
     # Not due again until poll_seconds have passed; when due, since_id is sent, nothing is new.
-    assert outbox.run_once()["polled"] == 0
+    assert sending.run_once()["polled"] == 0
     assert len(x_api.api.sent("GET", f"/2/users/{OUR_ID}/mentions")) == 1
     poll_now(channel)
     second = x_api.api.sent("GET", f"/2/users/{OUR_ID}/mentions")[-1]
@@ -260,13 +261,13 @@ def test_a_failed_poll_keeps_nothing_and_the_cursor(channel, x_api):
     customer(x_api)
     reset = str(int(time.time()) + 900)
     x_api.api.fail_next(Answer(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": reset}))
-    counts = outbox.run_once()
+    counts = sending.run_once()
     assert counts["polled"] == 0 and count(InboundMessage) == 0
     db.session.refresh(channel)
     assert "since_id" not in channel.cursor
     # Not polled again before X's reset time...
     assert channel.cursor["polled_at"] + bridge.adapter(channel).poll_seconds >= int(reset) - 5
-    assert outbox.run_once()["polled"] == 0
+    assert sending.run_once()["polled"] == 0
     assert len(x_api.api.sent("GET", f"/2/users/{OUR_ID}/mentions")) == 1
     # ...and then from the same (empty) cursor.
     assert poll_now(channel)["polled"] == 1
@@ -289,7 +290,7 @@ def test_settings_are_checked(ctx):
 def test_replies_join_threads_echoes_are_ignored_and_native_staff_replies_are_answers(
         channel, x_api):
     original = customer(x_api)
-    outbox.run_once()  # thread + ack sent
+    sending.run_once()  # thread + ack sent
     ack = db.session.scalar(select(OutboundMessage))
     assert ack.state == "sent" and ack.external_id in x_api.tweets
 
@@ -325,7 +326,7 @@ def test_replies_join_threads_echoes_are_ignored_and_native_staff_replies_are_an
 
 def test_end_to_end_mention_ack_accepted_answer(client, channel, x_api, users, token_for):
     original = customer(x_api, "@Twitter Why was I charged twice for my bundle? " + "Really " * 30)
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     thread = db.session.scalar(select(Thread))
     link = f"http://localhost/threads/{thread.id}/"
     [ack] = x_api.api.sent("POST", "/2/tweets")
@@ -344,7 +345,7 @@ def test_end_to_end_mention_ack_accepted_answer(client, channel, x_api, users, t
                            json={"post_id": answer.get_json()["id"]},
                            headers=token_for(users.staff))
     assert accepted.status_code == 200, accepted.get_json()
-    assert outbox.run_once()["sent"] == 1
+    assert sending.run_once()["sent"] == 1
     reply = x_api.api.sent("POST", "/2/tweets")[-1].json()
     assert reply["reply"] == {"in_reply_to_tweet_id": original}
     lines = reply["text"].splitlines()
@@ -363,11 +364,11 @@ def test_rate_limited_reply_waits_for_the_reset(channel, x_api):
     reset = int(time.time()) + 900
     x_api.api.fail_next(Answer(429, {"title": "Too Many Requests"},
                                {"x-rate-limit-reset": str(reset)}))
-    assert outbox.run_once()["pending"] == 1
+    assert sending.run_once()["pending"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.state == "pending" and row.attempts == 1 and "429" in row.last_error
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=600)
-    assert outbox.run_once().get("sent", 0) == 0
+    assert sending.run_once().get("sent", 0) == 0
     assert len(x_api.api.sent("POST", "/2/tweets")) == 1
 
 
@@ -375,7 +376,7 @@ def test_a_reply_to_a_deleted_tweet_fails_at_once(channel, x_api):
     original = customer(x_api)
     bridge.poll(channel)
     del x_api.tweets[original]
-    assert outbox.run_once()["failed"] == 1
+    assert sending.run_once()["failed"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert row.attempts == 1 and "deleted" in row.last_error
 
@@ -393,10 +394,10 @@ def no_lease(app):
 def test_crash_after_the_tweet_was_posted_is_found_and_not_sent_again(channel, x_api, no_lease):
     original = customer(x_api)
     bridge.poll(channel)
-    [row_id] = outbox.claim(10)
+    [row_id] = sending.claim(10)
     row = db.session.get(OutboundMessage, row_id)
     # The worker's request reached X, then the worker died before recording the answer.
-    posted = bridge.adapter(channel).send(outbox.reply_for(row))
+    posted = bridge.adapter(channel).send(sending.reply_for(row))
     db.session.expire_all()
     assert row.state == "sending" and row.external_id is None
 
@@ -417,8 +418,8 @@ def test_crash_after_the_tweet_was_posted_is_found_and_not_sent_again(channel, x
 def test_crash_before_the_tweet_was_posted_is_sent_once(channel, x_api, no_lease):
     customer(x_api)
     bridge.poll(channel)
-    outbox.claim(10)  # claimed, then the worker died before calling X
-    counts = outbox.run_once()
+    sending.claim(10)  # claimed, then the worker died before calling X
+    counts = sending.run_once()
     assert counts["reconciled_pending"] == 1 and counts["sent"] == 1
     assert len(x_api.api.sent("POST", "/2/tweets")) == 1
     row = db.session.scalar(select(OutboundMessage))
@@ -428,10 +429,10 @@ def test_crash_before_the_tweet_was_posted_is_sent_once(channel, x_api, no_lease
 def test_lookup_tells_the_ack_and_the_answer_to_the_same_tweet_apart(channel, x_api):
     customer(x_api)
     bridge.poll(channel)
-    outbox.run_once()
+    sending.run_once()
     row = db.session.scalar(select(OutboundMessage))
     adapter = bridge.adapter(channel)
-    reply = outbox.reply_for(row)
+    reply = sending.reply_for(row)
     assert adapter.lookup(reply) == row.external_id
     assert adapter.lookup(replace(reply, text="Answer from our team:\n\nsomething")) is None
     assert adapter.lookup(replace(reply, in_reply_to="123")) is None

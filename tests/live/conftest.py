@@ -124,13 +124,12 @@ def connect(live_url):
 @pytest.fixture
 def settle(app):
     """Call to wait until every committed change has gone out (notifications, sockets, mail)."""
-    from community import realtime
-    from community.views import notifications
+    from community.workers import live_updates, notifications
 
     def wait() -> None:
         with app.app_context():
             assert notifications.flush(), "the notification workers did not catch up"
-            assert realtime.flush(), "the realtime worker did not catch up"
+            assert live_updates.flush(), "the realtime worker did not catch up"
             assert not notifications.failures(), notifications.failures()
-            assert not realtime.failures(), realtime.failures()
+            assert not live_updates.failures(), live_updates.failures()
     return wait

@@ -16,7 +16,7 @@ from tests.conftest import require
 @pytest.fixture
 def settle(app):
     """Call to wait until notifications (and their email) for every commit are done."""
-    from community.views import notifications
+    from community.workers import notifications
 
     def wait() -> None:
         assert notifications.flush(), "the notification workers did not catch up"

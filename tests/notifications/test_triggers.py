@@ -9,7 +9,8 @@ from sqlalchemy import event, select, update
 from community.extensions import db
 from community.models import Notification, Subscription, Thread
 from community.services import answers, events, notifications, threads
-from community.views import notifications as notifications_view
+from community.workers import notifications as notifications_worker
+from community.workers.worker import workers_of
 from tests import factories
 
 
@@ -142,19 +143,17 @@ def test_a_burst_of_events_is_written_together_and_a_bad_one_costs_only_its_own(
         app, ctx, users, settle):
     """The worker takes the events that arrive close together as one batch; when the batch fails
     (here: an event missing its post id), each event is written alone and the failure is kept."""
-    from community.views.notifications import _WORKER
-
     thread = factories.make_thread(users.asker)
     settle()
-    worker = app.extensions[_WORKER]
+    worker = workers_of(app)[notifications_worker.RECORDER]
     first = factories.make_answer(users.helper, thread)
     second = factories.make_answer(users.other, thread)
     worker.submit(events.Event("answer.created", {"thread_id": thread.id}))  # no post_id
-    assert notifications_view.flush()
+    assert notifications_worker.flush()
 
     assert told(users.asker) == [("answer", users.helper.id), ("answer", users.other.id)]
     assert [n.post_id for n in db.session.scalars(select(Notification).where(
         Notification.user_id == users.asker.id).order_by(Notification.id))] == [first.id, second.id]
-    assert len(notifications_view.failures()) == 1
-    assert "KeyError" in notifications_view.failures()[0]
+    assert len(notifications_worker.failures()) == 1
+    assert "KeyError" in notifications_worker.failures()[0]
     worker.failures.clear()

@@ -3,42 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from flask import request
 
 from community.services import bridge
 from community.services.errors import Invalid
-from community.views.api import bp, json_body, limit_arg, list_response, require_actor, schemas
-
-
-def channel(item) -> dict[str, Any]:
-    return {"id": item.id, "kind": item.kind, "slug": item.slug, "name": item.name,
-            "enabled": item.is_enabled, "settings": bridge.masked_settings(item),
-            "webhook_url": bridge.webhook_link(item)}
-
-
-def inbound(item) -> dict[str, Any]:
-    identity = item.identity
-    return {"id": item.id, "channel": item.channel.slug, "external_id": item.external_id,
-            "kind": item.kind, "text": item.text, "media": item.media,
-            "conversation": item.conversation, "reply_to": item.reply_to,
-            "author": None if identity is None else {
-                "external_id": identity.external_id, "handle": identity.handle,
-                "display_name": identity.display_name, "user": schemas.author(identity.author)},
-            "outcome": item.outcome, "error": item.error or None, "thread_id": item.thread_id,
-            "post_id": item.post_id, "comment_id": item.comment_id,
-            "sent_at": schemas._time(item.sent_at), "received_at": schemas._time(item.received_at)}
-
-
-def reply(item) -> dict[str, Any]:
-    return {"id": item.id, "channel": item.channel.slug, "kind": item.kind,
-            "idempotency_key": item.idempotency_key, "inbound_id": item.inbound_id,
-            "thread_id": item.thread_id, "post_id": item.post_id, "text": item.text,
-            "state": item.state, "attempts": item.attempts,
-            "next_attempt_at": schemas._time(item.next_attempt_at),
-            "sent_at": schemas._time(item.sent_at) if item.sent_at else None,
-            "external_id": item.external_id, "last_error": item.last_error or None}
+from community.views.api import schemas
+from community.views.api.common import bp, json_body, limit_arg, list_response, require_actor
+from community.views.api.schemas import channel, inbound, reply
 
 
 @bp.get("/bridge/channels")
@@ -93,7 +65,7 @@ def retry_inbound(inbound_id: int):
 
 @bp.get("/bridge/outbox")
 def list_outbox():
-    page = bridge.outbox(require_actor(), request.args.get("state") or None,
+    page = bridge.list_replies(require_actor(), request.args.get("state") or None,
                          cursor=request.args.get("cursor") or None, limit=limit_arg())
     return list_response(page, reply)
 
@@ -101,13 +73,13 @@ def list_outbox():
 @bp.post("/bridge/outbox/<int:reply_id>/retry")
 def retry_reply(reply_id: int):
     actor = require_actor()
-    return reply(bridge.retry(actor, bridge.get_reply(actor, reply_id)))
+    return reply(bridge.retry_reply(actor, bridge.get_reply(actor, reply_id)))
 
 
 @bp.post("/bridge/outbox/<int:reply_id>/cancel")
 def cancel_reply(reply_id: int):
     actor = require_actor()
-    return reply(bridge.cancel(actor, bridge.get_reply(actor, reply_id)))
+    return reply(bridge.cancel_reply(actor, bridge.get_reply(actor, reply_id)))
 
 
 @bp.post("/me/link-code")
@@ -122,6 +94,6 @@ def linked_identities():
     return {"items": [{"channel": item.channel.slug, "kind": item.channel.kind,
                        "external_id": item.external_id, "handle": item.handle,
                        "display_name": item.display_name,
-                       "linked_at": schemas._time(item.linked_at)}
+                       "linked_at": schemas.timestamp(item.linked_at)}
                       for item in bridge.linked_identities(require_actor())],
             "next_cursor": None}

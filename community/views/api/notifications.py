@@ -8,16 +8,16 @@ from flask import request
 
 from community.services import notifications, threads
 from community.services.errors import BadRequest
-from community.views.api import bp, json_body, limit_arg, post_limit, require_actor, schemas
-from community.views.notifications import describe, target_url
+from community.views.api import schemas
+from community.views.api.common import bp, json_body, limit_arg, post_limit, require_actor
 
 
 def notification(item) -> dict[str, Any]:
-    return {"id": item.id, "kind": item.kind, "text": describe(item),
-            "url": target_url(item, external=True), "thread_id": item.thread_id,
+    return {"id": item.id, "kind": item.kind, "text": notifications.describe(item),
+            "url": notifications.target_url(item, external=True), "thread_id": item.thread_id,
             "post_id": item.post_id, "comment_id": item.comment_id,
             "actor": schemas.author(item.actor) if item.actor is not None else None,
-            "read": item.is_read, "created_at": schemas._time(item.created_at)}
+            "read": item.is_read, "created_at": schemas.timestamp(item.created_at)}
 
 
 def _flag(name: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from community.views.api import bp
+from community.views.api.common import bp
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from community.security import current_actor
 from community.services import answers, threads, votes
-from community.views.api import (bp, int_field, json_body, post_limit, require_actor, schemas,
-                                 tags_field, text_field)
+from community.views.api import schemas
+from community.views.api.common import (bp, int_field, json_body, post_limit, require_actor,
+                                        tags_field, text_field)
 
 
 @bp.get("/posts/<int:post_id>")

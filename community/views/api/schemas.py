@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from community.services import answers
-from community.services import reputation
+from community.services import answers, bridge, reputation
 from community.services.reputation import rank_for
-from community.views.urls import thread_url, user_url
+from community.services.links import thread_url, user_url
 
 
-def _time(value: datetime | None) -> str | None:
+def timestamp(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -24,8 +23,8 @@ def profile(user) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "role": user.role,
             "reputation": user.reputation, "rank": rank_for(user.reputation),
             "badges": [{"name": badge.name, "description": badge.description,
-                        "awarded_at": _time(at)} for badge, at in reputation.badges_of(user)],
-            "bio": user.bio, "created_at": _time(user.created_at),
+                        "awarded_at": timestamp(at)} for badge, at in reputation.badges_of(user)],
+            "bio": user.bio, "created_at": timestamp(user.created_at),
             "url": user_url(user, external=True)}
 
 
@@ -46,8 +45,8 @@ def thread(item) -> dict[str, Any]:
         "accepted_answer_id": item.accepted_answer_id,
         "is_locked": item.is_locked,
         "author": author(item.author),
-        "created_at": _time(item.created_at),
-        "last_activity_at": _time(item.last_activity_at),
+        "created_at": timestamp(item.created_at),
+        "last_activity_at": timestamp(item.last_activity_at),
         "source": None if item.source_kind in ("web", "api") else {
             "channel": item.source_kind, "external_url": item.source_url},
     }
@@ -71,9 +70,9 @@ def post(item) -> dict[str, Any]:
         "score": item.score,
         "accepted": item.is_accepted,
         "endorsed": None if item.endorsed_by is None else {
-            "by": author(item.endorsed_by), "at": _time(item.endorsed_at)},
-        "created_at": _time(item.created_at),
-        "edited_at": _time(item.edited_at),
+            "by": author(item.endorsed_by), "at": timestamp(item.endorsed_at)},
+        "created_at": timestamp(item.created_at),
+        "edited_at": timestamp(item.edited_at),
         "comments": [comment(c) for c in item.comments if not c.is_hidden],
     }
 
@@ -81,16 +80,47 @@ def post(item) -> dict[str, Any]:
 def comment(item) -> dict[str, Any]:
     return {"id": item.id, "post_id": item.post_id, "author": author(item.author),
             "body": item.body_source, "body_html": item.body_html,
-            "created_at": _time(item.created_at)}
+            "created_at": timestamp(item.created_at)}
 
 
 def revision(item) -> dict[str, Any]:
     return {"number": item.number, "editor": author(item.editor), "title": item.title,
             "tags": item.tags.split() if item.tags is not None else None,
             "body": item.body_source, "summary": item.summary,
-            "created_at": _time(item.created_at)}
+            "created_at": timestamp(item.created_at)}
 
 
 def vote(result, post) -> dict[str, Any]:
     return {"post_id": result.post_id, "thread_id": result.thread_id, "value": result.value,
             "score": result.score, "author": author(post.author)}
+
+
+# ---- the social bridge, for staff ---------------------------------------------------------------
+
+def channel(item) -> dict[str, Any]:
+    return {"id": item.id, "kind": item.kind, "slug": item.slug, "name": item.name,
+            "enabled": item.is_enabled, "settings": bridge.masked_settings(item),
+            "webhook_url": bridge.webhook_link(item)}
+
+
+def inbound(item) -> dict[str, Any]:
+    identity = item.identity
+    return {"id": item.id, "channel": item.channel.slug, "external_id": item.external_id,
+            "kind": item.kind, "text": item.text, "media": item.media,
+            "conversation": item.conversation, "reply_to": item.reply_to,
+            "author": None if identity is None else {
+                "external_id": identity.external_id, "handle": identity.handle,
+                "display_name": identity.display_name, "user": author(identity.author)},
+            "outcome": item.outcome, "error": item.error or None, "thread_id": item.thread_id,
+            "post_id": item.post_id, "comment_id": item.comment_id,
+            "sent_at": timestamp(item.sent_at), "received_at": timestamp(item.received_at)}
+
+
+def reply(item) -> dict[str, Any]:
+    return {"id": item.id, "channel": item.channel.slug, "kind": item.kind,
+            "idempotency_key": item.idempotency_key, "inbound_id": item.inbound_id,
+            "thread_id": item.thread_id, "post_id": item.post_id, "text": item.text,
+            "state": item.state, "attempts": item.attempts,
+            "next_attempt_at": timestamp(item.next_attempt_at),
+            "sent_at": timestamp(item.sent_at) if item.sent_at else None,
+            "external_id": item.external_id, "last_error": item.last_error or None}

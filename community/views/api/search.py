@@ -6,7 +6,8 @@ from flask import request
 
 from community.security import current_actor
 from community.services import search
-from community.views.api import bp, limit_arg, schemas
+from community.views.api import schemas
+from community.views.api.common import bp, limit_arg
 
 
 @bp.get("/search")

@@ -6,8 +6,9 @@ from flask import request
 
 from community.security import current_actor
 from community.services import answers, threads
-from community.views.api import (bp, id_arg, int_field, json_body, limit_arg, list_response,
-                                 post_limit, require_actor, schemas, tags_field, text_field)
+from community.views.api import schemas
+from community.views.api.common import (bp, id_arg, int_field, json_body, limit_arg, list_response,
+                                        post_limit, require_actor, tags_field, text_field)
 
 
 @bp.get("/threads")

@@ -7,7 +7,8 @@ from flask import current_app
 from community.extensions import limiter
 from community.security import rate_limit_key
 from community.services import accounts
-from community.views.api import bp, json_body, require_actor, schemas, text_field
+from community.views.api import schemas
+from community.views.api.common import bp, json_body, require_actor, text_field
 
 
 @bp.post("/users")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from community.services.background import Worker
+from community.workers.worker import Worker
 
 
 def test_a_burst_makes_the_next_batch_wait_longer_while_a_lone_item_waits_little(app):

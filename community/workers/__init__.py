@@ -1,0 +1,47 @@
+"""What happens after a commit: the one list of who hears which event, and the workers that do
+the work off the request.
+
+Services publish events (services/events.py); they reach the subscribers below only once the
+transaction commits (or, for `in_transaction`, just before, inside it). Read a row to see what
+follows an event:
+
+| subscriber | events | what it does |
+| --- | --- | --- |
+| bridge replies (in the transaction) | answer (un)accepted/(un)endorsed, post.voted | owe a bridged customer the thread's best answer |
+| search indexer (worker) | every event about a thread | re-index the thread |
+| bridge intake (worker, or inline) | inbound.stored | turn stored channel messages into threads |
+| bridge sender (worker) | outbox.queued | send owed replies now rather than at the next round |
+| page cache | every event about a thread | visitors get a fresh thread page and lists |
+| notifications + mailer (workers) | thread/answer/comment created, accepted, endorsed; notification.created | write notifications, then email them |
+| live updates (worker) | what a thread page or the bell shows | emit Socket.IO events to the rooms that may see them |
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from community.services import events
+from community.services.bridge import replies
+from community.views import page_cache
+from community.workers import bridge, live_updates, notifications, search_indexer
+from community.workers.worker import Worker, workers_of
+
+
+def init_app(app: Flask) -> None:
+    workers: dict[str, Worker] = workers_of(app)
+
+    def subscribe(subscriber: events.Subscriber, names, **options) -> None:
+        events.subscribe(app, subscriber, names=names, **options)
+
+    subscribe(replies.settle_answer, replies.SETTLING_EVENTS, in_transaction=True)
+    subscribe(search_indexer.subscriber(app, workers), events.THREAD_EVENTS)
+    subscribe(bridge.intake_subscriber(app, workers), {"inbound.stored"})
+    subscribe(bridge.sender_subscriber(app, workers), {"outbox.queued"})
+    subscribe(page_cache.invalidate, events.THREAD_EVENTS)
+    subscribe(notifications.subscriber(app, workers), notifications.EVENTS)
+    subscribe(live_updates.subscriber(app, workers), live_updates.BUILDERS)
+
+
+def flush(timeout: float = 30.0) -> bool:
+    """Wait until every worker of this app has handled what was queued (tests, the CLI)."""
+    return all([worker.flush(timeout) for worker in workers_of(current_app).values()])
