@@ -25,7 +25,9 @@ run: install
 	$(BIN)/community demo load --if-empty
 	$(BIN)/community run --host $(HOST) --port $(PORT)
 
+# The import contracts in pyproject.toml first (layers, no cycles), then the suite.
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

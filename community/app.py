@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Config → extensions → workers → blueprints → cli (STYLE.md rule 1)."""
+    """Settings → extensions → search → workers → blueprints → Socket.IO handlers → CLI."""
     instance_path = Path(os.environ.get("COMMUNITY_INSTANCE_PATH") or PROJECT_ROOT / "instance")
     if config and config.get("INSTANCE_PATH"):
         instance_path = Path(config["INSTANCE_PATH"])
@@ -56,8 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _freeze_startup_objects() -> None:
     """Leave what start-up made (modules, the app, its extensions: ~150,000 objects that live as
     long as the process) out of the garbage collector's passes. Its full passes otherwise walk
-    them all again and again: ~6% of a server's CPU under a burst of webhooks (bench/README.md).
-    Start-up's own garbage is collected first, so none of it is kept for good."""
+    them all again and again, a cost a server pays all through a burst of webhooks. Start-up's
+    own garbage is collected first, so none of it is kept for good."""
     gc.collect()
     gc.freeze()
 

@@ -103,8 +103,8 @@ _BLANK_LINES = re.compile(r"\n{2,}")
 
 def render_plain(source: str) -> str | None:
     """The HTML `render_markdown` gives for plain text, made without parsing it; None when the
-    source holds anything markdown, the cleaner or linkify might act on (a parse is about 0.2 ms,
-    the most of a social message's intake). tests/security/test_render_plain.py holds the two
+    source holds anything markdown, the cleaner or linkify might act on (the two parses are most
+    of what a social message's intake costs). tests/security/test_render_plain.py holds the two
     paths to the same output."""
     text = source.strip("\n")
     if (not text or not text.replace("\n", "").isprintable()

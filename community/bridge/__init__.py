@@ -1,6 +1,6 @@
 """Channel adapters: each turns one network's bytes into `NormalizedMessage`s and sends replies.
 
-An adapter only translates and talks HTTP: it never opens a database session (STYLE.md). It is
+An adapter only translates and talks HTTP: it never opens a database session. It is
 built from a channel's kind and settings by `adapter_for`, and takes its API base URL from those
 settings, so tests point it at a local server that behaves like the real API.
 """

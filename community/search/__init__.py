@@ -1,4 +1,4 @@
-"""Search behind a small interface (DESIGN.md): index, remove, search, similar, rebuild, check.
+"""Search behind a small interface (interfaces.py): index, remove, search, similar, rebuild, check.
 
 The database is the source of truth; a backend only ever receives documents
 (search/documents.py) and answers with thread ids. The backend is chosen by the SEARCH_BACKEND
@@ -7,70 +7,17 @@ setting: "whoosh" (files under instance/, the default) or "memory" (Whoosh in RA
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable, Protocol
-
 from flask import Flask, current_app
 
-from community.search.documents import SearchDocument
+from community.search.interfaces import Drift, Hit, Results, SearchIndex, SearchQuery
+from community.search.whoosh_index import WhooshIndex
 
-
-@dataclass(frozen=True)
-class SearchQuery:
-    text: str
-    status: str | None = None
-    tag: str | None = None
-    author: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    sort: str = "relevance"          # or "recent"
-    offset: int = 0
-    limit: int = 20
-
-
-@dataclass(frozen=True)
-class Hit:
-    thread_id: int
-    score: float
-    snippet: str                    # HTML: escaped text with <mark> around matched words
-
-
-@dataclass(frozen=True)
-class Results:
-    hits: list[Hit]
-    total: int
-    suggestion: str | None = None   # "did you mean", when the query as typed found little
-    corrected: bool = False         # True when hits are for the suggestion, not the query
-
-
-@dataclass(frozen=True)
-class Drift:
-    missing: list[int] = field(default_factory=list)   # in the database, not in the index
-    extra: list[int] = field(default_factory=list)     # in the index, not (visible) in the database
-    stale: list[int] = field(default_factory=list)     # in both, but the index has an old version
-
-    @property
-    def clean(self) -> bool:
-        return not (self.missing or self.extra or self.stale)
-
-
-class SearchIndex(Protocol):
-    def index(self, documents: Iterable[SearchDocument]) -> None: ...
-    def remove(self, thread_ids: Iterable[int]) -> None: ...
-    def search(self, query: SearchQuery) -> Results: ...
-    def similar(self, text: str, limit: int = 5, exclude: int | None = None) -> list[Hit]: ...
-    def rebuild(self, documents: Iterable[SearchDocument],
-                progress: Callable[[int], None] | None = None) -> int: ...
-    def check(self, documents: Iterable[SearchDocument]) -> Drift: ...
-
+__all__ = ["Drift", "Hit", "Results", "SearchIndex", "SearchQuery", "get_index", "init_app"]
 
 _EXTENSION = "community.search"
 
 
 def init_app(app: Flask) -> None:
-    from community.search.whoosh_index import WhooshIndex
-
     backend = app.config["SEARCH_BACKEND"]
     if backend == "whoosh":
         path = app.config["SEARCH_INDEX_PATH"] or f"{app.instance_path}/search-index"

@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import re
 
-from whoosh.analysis import (STOP_WORDS, CommaSeparatedTokenizer, Filter, LowercaseFilter,
-                             RegexTokenizer, StopFilter)
+from whoosh.analysis import STOP_WORDS as ENGLISH_STOP_WORDS
+from whoosh.analysis import (CommaSeparatedTokenizer, Filter, LowercaseFilter, RegexTokenizer,
+                             StopFilter)
 from whoosh.lang.porter import stem
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -28,7 +29,7 @@ _WORD = r"(?:[^\W_]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\
 TOKEN = rf"{_WORD}(?:[.'’]{_WORD})*"
 ARABIC_STOP_WORDS = frozenset(
     "في من على الى إلى عن مع هذا هذه ذلك التي الذي هو هي انا أنا لا ما لم لن قد ثم او أو و يا كل بعد قبل".split())
-_STOP_WORDS = STOP_WORDS | ARABIC_STOP_WORDS
+STOP_WORDS = ENGLISH_STOP_WORDS | ARABIC_STOP_WORDS
 
 
 def normalize_arabic(word: str) -> str:
@@ -38,7 +39,8 @@ def normalize_arabic(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=100_000)
-def _by_script(word: str) -> str:
+def by_script(word: str) -> str:
+    """A lower-cased word as indexed: Arabic normalised, Latin stemmed, others unchanged."""
     # Cached: a forum's words repeat, and stemming was a fifth of the time to index a post.
     if _ARABIC.search(word):
         return normalize_arabic(word)
@@ -52,7 +54,7 @@ class ScriptFilter(Filter):
 
     def __call__(self, tokens):
         for token in tokens:
-            token.text = _by_script(token.text)
+            token.text = by_script(token.text)
             if token.text:
                 yield token
 
@@ -60,7 +62,7 @@ class ScriptFilter(Filter):
 def analyzer():
     """The analyzer for every text field (titles, bodies, answers)."""
     return (RegexTokenizer(TOKEN) | LowercaseFilter()
-            | StopFilter(stoplist=_STOP_WORDS, minsize=1) | ScriptFilter())
+            | StopFilter(stoplist=STOP_WORDS, minsize=1) | ScriptFilter())
 
 
 # What a tag looks like (services/threads.py TAG_RE; adapters do not import services).
@@ -88,7 +90,7 @@ def tags_analyzer():
     must match somewhere. The text fields drop stop words and punctuation; so must this one, or
     "turn on roaming" would need a tag "on", and "can't connect - error" a tag "-".
     """
-    return CommaSeparatedTokenizer() | LowercaseFilter() | QueryTagFilter(_STOP_WORDS)
+    return CommaSeparatedTokenizer() | LowercaseFilter() | QueryTagFilter(STOP_WORDS)
 
 
 def spelling_analyzer():

@@ -3,7 +3,7 @@
 Whoosh's matchers walk every matching document through a tree of Python objects (an And of an
 Or per word of five field terms), scoring one document at a time, and then walk them all again
 to count them. On a forum whose support questions share a small vocabulary a typical query
-matches thousands of threads, so that cost 60-80 ms a query at 20,000 threads. Here the same
+matches thousands of threads, so that cost grows with the forum. Here the same
 query tree is evaluated a posting list at a time: each term's postings are read once per
 segment (segments never change, only their deletions), scored with Whoosh's BM25F formula and
 the index's global statistics, and the tree's And/Or become operations on arrays with one slot

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from community.search.analysis import _STOP_WORDS, TOKEN, _by_script
+from community.search.analysis import STOP_WORDS, TOKEN, by_script
 
 MAXCHARS = 220       # a fragment, at most (matches plus context)
 SURROUND = 60        # context kept on each side of the matches
@@ -50,9 +50,9 @@ def _matches(text: str, words: frozenset[str], prefixes: tuple[str, ...]) -> lis
     found = []
     for match in (pattern or _TOKEN).finditer(text):
         token = match.group().lower()
-        if token in _STOP_WORDS:
+        if token in STOP_WORDS:
             continue
-        if _by_script(token) in words or (prefixes and token.startswith(prefixes)):
+        if by_script(token) in words or (prefixes and token.startswith(prefixes)):
             found.append(match.span())
     return found
 

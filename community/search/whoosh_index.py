@@ -13,9 +13,7 @@ import gc
 import html
 import os
 import shutil
-import tempfile
 import threading
-import time
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -24,19 +22,18 @@ from typing import Callable, Iterable
 
 from whoosh import writing
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.filedb.filestore import FileStorage, RamStorage
-from whoosh.index import TOC
 from whoosh.qparser import (FuzzyTermPlugin, MultifieldParser, OperatorsPlugin, PrefixPlugin,
                             QueryParser, SingleQuotePlugin, WildcardPlugin)
-from whoosh.reading import EmptyReader, MultiReader, ReaderClosed, SegmentReader
+from whoosh.reading import ReaderClosed
 from whoosh.query import And, DateRange, NullQuery, Or, Phrase, Prefix, Term
-from whoosh.searching import Searcher
 
-from community.search import Drift, Hit, Results, SearchQuery
 from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
 from community.search.documents import SearchDocument
 from community.search.evaluate import Generation, View, segment_key, top
+from community.search.interfaces import Drift, Hit, Results, SearchQuery
 from community.search.snippets import highlight
+from community.search.whoosh_storage import (ScratchRamStorage, close_searcher, close_searchers,
+                                              file_storage, latest_searcher)
 from community.search.writer_process import WriterProcess
 
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
@@ -53,30 +50,8 @@ SIMILAR_TERMS = 12
 # from documents.plain_text's tokenizer (paragraph breaks differ), so every fingerprint changed.
 SCHEMA_VERSION = 4
 SEARCHERS_KEPT = 8           # idle searchers kept between reads (see WhooshIndex._reading)
-OPEN_ATTEMPTS = 10           # tries at opening the latest commit while commits replace it
 PARSED_QUERIES = 2048        # parsed query texts kept (parsing costs more than a cached query)
 INDEX_NAME = f"community_v{SCHEMA_VERSION}"
-
-
-class _RamStorage(RamStorage):
-    """RAM storage whose writers' scratch files go to a private folder, removed with the storage.
-
-    Whoosh's own RamStorage puts them in the shared /tmp/MAIN.tmp, where two processes with RAM
-    indexes delete each other's files. Scratch space in RAM instead loses the sorted runs a big
-    batch spills (written through raw_file(), which RamStorage never saves), so a large rebuild
-    failed with NameError. One folder per storage, not per writer: writers make scratch space
-    more often than they remove it (the column writer never does).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._scratch: str | None = None
-
-    def temp_storage(self, name=None):
-        if self._scratch is None:  # writers take turns (WhooshIndex._write_lock)
-            self._scratch = tempfile.mkdtemp(prefix="community-search-")
-            weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
-        return FileStorage(os.path.join(self._scratch, name or "scratch.tmp")).create()
 
 
 def _schema() -> Schema:
@@ -126,15 +101,6 @@ def _fields(doc: SearchDocument) -> dict:
                 words=f"{doc.title}\n{doc.body}\n{doc.answers}", fingerprint=doc.fingerprint)
 
 
-def _file_storage(path: str) -> FileStorage:
-    """The index folder, its files read rather than memory-mapped: Whoosh copies every file of
-    a memory-mapped segment into a BytesIO whenever a reader opens it, so each new searcher (one
-    per concurrent read after every commit) held the GIL for ~70 ms copying a 150 MB index;
-    read, a new searcher takes ~15 ms and a query about as long as before (its postings are
-    cached)."""
-    return FileStorage(path, supports_mmap=False)
-
-
 class WhooshIndex:
     def __init__(self, storage, index, *, needs_rebuild: bool, file_lock: bool = True,
                  writer: WriterProcess | None = None) -> None:
@@ -148,7 +114,7 @@ class WhooshIndex:
         # Searchers of the latest commit not in use, kept for the next reads (see _reading()).
         self._idle: list = []
         self._idle_lock = threading.Lock()
-        weakref.finalize(self, _close_all, self._idle)
+        weakref.finalize(self, close_searchers, self._idle)
         # Threads of one process take turns here; processes take turns on Whoosh's file lock.
         self._write_lock = threading.Lock()
         self.needs_rebuild = needs_rebuild
@@ -168,7 +134,7 @@ class WhooshIndex:
         index() and remove() are done by a child process (rebuild() stays in this one)."""
         writer = WriterProcess(path) if writer_process else None
         os.makedirs(path, exist_ok=True)
-        storage = _file_storage(path)
+        storage = file_storage(path)
         # Whoosh leaves the files of a half-opened corrupt segment to the garbage collector (its
         # reader keeps the exception in a reference cycle): collect them here, quietly, rather
         # than as ResourceWarnings at some later moment.
@@ -183,14 +149,14 @@ class WhooshIndex:
             gc.collect()
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path, exist_ok=True)
-        storage = _file_storage(path)
+        storage = file_storage(path)
         return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=True,
                    writer=writer)
 
     @classmethod
     def in_memory(cls) -> WhooshIndex:
         # One process only: the thread lock below is all the locking a RAM index needs.
-        storage = _RamStorage()
+        storage = ScratchRamStorage()
         return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=False,
                    file_lock=False)
 
@@ -266,19 +232,19 @@ class WhooshIndex:
                 else:
                     stale.append(kept)
         for kept in stale:
-            _close(kept)
+            close_searcher(kept)
         if searcher is None:
-            searcher = _latest_searcher(self._ix)
+            searcher = latest_searcher(self._ix)
         try:
             yield searcher
         except BaseException:
-            _close(searcher)  # it may be what failed: a reader closed, a file merged away
+            close_searcher(searcher)  # it may be what failed: a reader closed, a file merged away
             raise
         with self._idle_lock:
             if len(self._idle) < SEARCHERS_KEPT:
                 self._idle.append(searcher)
                 return
-        _close(searcher)
+        close_searcher(searcher)
 
     def _view(self, searcher) -> View:
         """`searcher`'s view of its commit, with the evaluation caches every thread that sees the
@@ -433,55 +399,6 @@ class WhooshIndex:
         return Drift(missing=sorted(set(wanted) - set(indexed)),
                      extra=sorted(set(indexed) - set(wanted)),
                      stale=sorted(i for i in set(wanted) & set(indexed) if wanted[i] != indexed[i]))
-
-
-def _latest_searcher(ix) -> Searcher:
-    """A searcher on `ix`'s latest commit, tried again while commits merge segments away."""
-    attempt = 1
-    while True:
-        try:
-            toc, readers = _open_segments(ix)
-            break
-        except (OSError, NameError):  # a file gone (RamStorage raises NameError)
-            if attempt == OPEN_ATTEMPTS:
-                raise
-            attempt += 1
-            time.sleep(0.05)
-    if not readers:
-        return Searcher(EmptyReader(toc.schema), fromindex=ix)
-    if len(readers) == 1:
-        return Searcher(readers[0], fromindex=ix)
-    return Searcher(MultiReader(readers, generation=toc.generation), fromindex=ix)
-
-
-def _open_segments(ix) -> tuple[TOC, list]:
-    """The latest commit and a reader per segment. Whoosh's own `ix.searcher()` opens them one
-    after another and, when a concurrent commit has merged away a later one's file, leaves those it
-    had opened to the garbage collector (open files until then, and a ResourceWarning wherever
-    that happens); here they are closed before the error goes on."""
-    readers: list = []
-    try:
-        toc = TOC.read(ix.storage, ix.indexname)
-        for segment in toc.segments:
-            readers.append(SegmentReader(ix.storage, toc.schema, segment,
-                                         generation=toc.generation))
-    except BaseException:
-        for reader in readers:
-            reader.close()
-        raise
-    return toc, readers
-
-
-def _close(searcher) -> None:
-    try:
-        searcher.close()
-    except ReaderClosed:  # closed already (a concurrent commit closed its readers under it)
-        pass
-
-
-def _close_all(searchers: list) -> None:
-    while searchers:
-        _close(searchers.pop())
 
 
 def _highlight_terms(searcher, parsed) -> dict[str, tuple[frozenset, tuple]]:

@@ -5,13 +5,16 @@ process it competes for the one interpreter lock with every request (a quarter o
 time in a burst of bridged complaints, while the machine's other core sat half idle). The server
 keeps reading the index itself (searches open the latest commit from disk, whoever made it) and
 hands each batch of writes to a child it starts on first use: `python -m
-community.search.writer_process PATH`, speaking length-prefixed pickles over its stdin and
+community.search.writer_child PATH`, speaking length-prefixed pickles over its stdin and
 stdout (a private pipe between the two processes, never a socket). Whoosh's file lock orders the
 child's commits with any other writer's (another server process's child, the CLI's rebuild).
 
 The child exits when its stdin closes, which is also what happens if the server dies. A child
 that died is started again for the next batch; a batch it was writing when it died is tried
 once more in the new one.
+
+This module is the server's side and the framing both sides use; the child's side is
+writer_child.py, apart so that this one never imports the index that imports it.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ class WriterGone(RuntimeError):
     """The child stopped before answering."""
 
 
-def _send(stream: BinaryIO, message: Any) -> None:
+def send_message(stream: BinaryIO, message: Any) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()
 
 
-def _receive(stream: BinaryIO) -> Any:
+def receive_message(stream: BinaryIO) -> Any:
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
         raise EOFError
@@ -69,8 +72,8 @@ class WriterProcess:
     def _exchange(self, operation: str, payload: list) -> tuple[str, str]:
         child = self._running()
         try:
-            _send(child.stdin, (operation, payload))
-            return _receive(child.stdout)
+            send_message(child.stdin, (operation, payload))
+            return receive_message(child.stdout)
         except (OSError, EOFError):
             self.close()
             raise WriterGone(f"the index writer for {self._path} stopped") from None
@@ -80,7 +83,7 @@ class WriterProcess:
             self.close()  # it died between batches: release its pipes
         if self._child is None:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "community.search.writer_process", self._path],
+                [sys.executable, "-m", "community.search.writer_child", self._path],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         return self._child
 
@@ -103,31 +106,3 @@ class WriterProcess:
     @property
     def pid(self) -> int | None:
         return self._child.pid if self._child is not None else None
-
-
-def main(path: str) -> int:
-    from community.search.whoosh_index import WhooshIndex
-
-    index = WhooshIndex.on_disk(path, writer_process=False)
-    requests, answers = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but answers may reach the pipe
-    while True:
-        try:
-            operation, payload = _receive(requests)
-        except EOFError:
-            return 0
-        try:
-            if operation == "index":
-                index.index(payload)
-            elif operation == "remove":
-                index.remove(payload)
-            else:
-                raise ValueError(f"unknown operation {operation!r}")
-            answer = ("ok", "")
-        except Exception as exc:  # reported to the server, whose worker logs it
-            answer = ("error", f"{type(exc).__name__}: {exc}")
-        _send(answers, answer)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))

@@ -1,9 +1,10 @@
 """Live updates: which rooms a viewer may join, and who may hear about a change.
 
-Rooms (DESIGN.md "Live updates"): one per thread, a staff-only twin per thread for what only
-staff may see (hidden threads, posts and comments), "lists" for the new-thread bar on list pages,
-"triage" for staff, and one per user for their notifications. community/realtime.py asks these
-functions before it lets a client into a room or sends anything to one.
+Rooms: one per thread, a staff-only twin per thread for what only staff may see (hidden
+threads, posts and comments), "lists" for the new-thread bar on list pages, "triage" for staff,
+and one per user for their notifications. community/realtime.py asks these
+functions before it lets a client into a room, and workers/live_updates.py before it sends
+anything to one.
 """
 
 from __future__ import annotations

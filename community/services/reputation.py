@@ -4,8 +4,8 @@ Every change is a `ReputationEvent` row and the user's cached `reputation_total`
 same delta in the same transaction (one UPDATE, no recount). Undoing an effect writes a row with
 the exact opposite of what is still standing for that (user, kind, post, actor), so reversals stay
 exact even if the points table changed in between. Reputation shown to people is
-max(1, 1 + total). The activity kinds and default points follow DESIGN.md's table; compare
-Apache Answer's activity_type.go and answer_activity_service.go.
+max(1, 1 + total). The activity kinds and their default points are DEFAULT_POINTS (the
+REPUTATION_POINTS setting overrides them), as Apache Answer keeps its activity types and points in one place.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def reverse(user_id: int, kind: str, post_id: int, actor_id: int | None) -> None
 
 
 def grant(user: User, delta: int, actor: User | None = None) -> None:
-    """A manual adjustment (admins, demo data, tests); committed at once."""
+    """A manual adjustment, kept in the ledger like any other; committed at once. Only the tests
+    use it today (to give a user the reputation a privilege needs)."""
     record(user.id, ADJUSTMENT, None, actor.id if actor else None, delta=delta)
     db.session.commit()
     db.session.refresh(user)

@@ -5,7 +5,8 @@
 (function () {
   "use strict";
 
-  var STATUS_LABELS = { solved: "Solved", answered: "Answered", unanswered: "Unanswered" };
+  // Defined once, in site.js (which runs first); without it a status label is left as rendered.
+  var STATUS_LABELS = (window.community && window.community.STATUS_LABELS) || {};
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }

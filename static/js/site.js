@@ -203,8 +203,9 @@
     });
   }
 
-  // live.js uses this to catch up after a dropped connection.
-  window.community = { refreshThread: refreshThread };
+  // live.js uses these to catch up after a dropped connection and to label a changed status
+  // (it loads after this file: both are deferred, so they run in page order).
+  window.community = { refreshThread: refreshThread, STATUS_LABELS: STATUS_LABELS };
 
   document.addEventListener("DOMContentLoaded", function () {
     focusFirstError();

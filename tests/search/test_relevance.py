@@ -584,7 +584,7 @@ def test_subscribers_hear_of_a_thread_only_after_its_commit(app, users):
     try:
         threads.ask(users.asker, "My very first question here", "Nothing works.", ["general"])
     finally:
-        app.extensions[events._EXTENSION].remove(probe)
+        events.unsubscribe(app, probe)
 
     assert heard == [("thread.created", True)]
 
