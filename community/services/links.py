@@ -1,9 +1,9 @@
 """Links to the site: canonical URLs for pages, the API and messages that leave the site.
 
-Inside a request a page links by path; anything that leaves the site (an API's `url` field, an
-email, a reply on a social channel, a channel's webhook address) is absolute and built from
-BASE_URL and the app's URL map, so it works outside a request too (the workers, the CLI) and
-always points at the public address, not the one a request happened to use.
+In a request, links follow the request (a path, or with `external` the address it came to);
+anything built off a request (the workers, the CLI) and every message that leaves the site (a
+reply on a social channel, an email, a channel's webhook address) is absolute and built from
+BASE_URL and the app's URL map, so it always points at the public address.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ def absolute(endpoint: str, *, anchor: str | None = None, **values: object) -> s
 
 def link(endpoint: str, *, external: bool = False, anchor: str | None = None,
          **values: object) -> str:
-    """A path inside a request, unless `external`; an absolute address otherwise."""
-    if external or not has_request_context():
+    """In a request, a path (or with `external`, the full address the request came to); off a
+    request, the address from BASE_URL."""
+    if not has_request_context():
         return absolute(endpoint, anchor=anchor, **values)
-    return url_for(endpoint, _anchor=anchor, **values)
+    return url_for(endpoint, _anchor=anchor, _external=external, **values)
 
 
 def thread_url(thread: Thread | NewThread, *, anchor: str | None = None,
@@ -46,8 +47,8 @@ def user_url(user: User, *, external: bool = False) -> str:
 
 
 def thread_link(thread: Thread | NewThread) -> str:
-    """A thread's public address, for messages that leave the site."""
-    return thread_url(thread, external=True)
+    """A thread's public address from BASE_URL, for messages that leave the site."""
+    return absolute("threads.show", thread_id=thread.id, slug=slugify(thread.title))
 
 
 @contextmanager

@@ -43,8 +43,8 @@ class Worker:
     `gather_max_seconds` instead: a burst is under way, and larger batches cost less per item,
     while a lone item still waits only `gather_seconds`.
 
-    With `every`, the worker also runs when nothing arrived for that many seconds, handing
-    `handle` an empty batch: a periodic round (the outbox's sends) that submitting wakes early.
+    With `every`, the worker runs a round when nothing arrived for that many seconds, handing
+    `handle` an empty batch: a periodic round (the bridge's sends) that `wake()` brings forward.
     """
 
     BURST = 10

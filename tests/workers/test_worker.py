@@ -56,3 +56,30 @@ def test_in_burst_while_a_burst_sized_batch_is_handled_or_waiting(app):
     release.set()
     assert worker.flush(10)
     assert worker.failures == []
+
+
+def test_a_periodic_worker_runs_on_its_own_and_a_wake_brings_its_round_forward(app):
+    rounds: list[float] = []
+    worker = Worker(app, "test-periodic", lambda batch: rounds.append(time.monotonic()),
+                    every=30.0)
+    worker.wake()  # not running yet (tests, CLI commands): nothing is queued, nothing runs
+    assert worker.flush(1) and rounds == []
+
+    stop = threading.Event()
+    runner = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 5
+    while not rounds and time.monotonic() < deadline:  # the first round is at once
+        time.sleep(0.01)
+    assert len(rounds) == 1
+
+    woken = time.monotonic()
+    worker.wake()  # long before the 30 s interval
+    while len(rounds) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(rounds) == 2 and rounds[1] - woken < 1.0
+    stop.set()
+    worker.wake()  # lets run_forever see the stop
+    runner.join(5)
+    assert not runner.is_alive()
+    assert worker.failures == []
