@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_SECURE": True,
     "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
     # Request bodies over 1 MiB are refused with 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
@@ -100,6 +102,10 @@ DEFAULTS: dict[str, Any] = {
     "BRIDGE_SENDING_LEASE_SECONDS": 120,
     # A chat message without a reply reference joins the chat's open thread this long after.
     "BRIDGE_CONVERSATION_DAYS": 7,
+    # Wrong link codes allowed in an hour, from one channel identity and from a whole channel;
+    # past either, even the right code is refused until the hour has passed.
+    "BRIDGE_LINK_FAILURES_PER_IDENTITY": 5,
+    "BRIDGE_LINK_FAILURES_PER_CHANNEL": 50,
     # Public base URL used in links sent outside the site (emails, social replies).
     "BASE_URL": "http://127.0.0.1:5000",
 }

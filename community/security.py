@@ -1,12 +1,14 @@
-"""Security headers on every response, and how the current actor is found for rate limits."""
+"""Security headers on every response, who the current actor is (a bearer token or a login
+session's cookie), and the keys rate limits count by."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from community.extensions import login_manager
+from community.extensions import limiter, login_manager
+from community.services import accounts, sessions
 
 # No inline script or style anywhere; user images may come from any http(s) host.
 CSP = "; ".join([
@@ -37,6 +39,34 @@ def rate_limit_key() -> str:
     return f"user:{actor.id}" if actor is not None else f"ip:{get_remote_address()}"
 
 
+def _login_target() -> str:
+    """The account a log-in (form or token request) is trying, whoever sends it."""
+    if request.form:
+        name = request.form.get("username")
+    else:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested too deep: the view refuses it too
+            body = None
+        name = body.get("username") if isinstance(body, dict) else None
+    return "login-account:" + (accounts.username_key(name) if isinstance(name, str) else "")
+
+
+def _failed(response: Response) -> bool:
+    """Only failed log-ins count against the limits below (a success redirects or is 201)."""
+    return response.status_code not in (201, 302)
+
+
+# Failed log-ins are limited per client address and per account tried: an attacker's own
+# accounts bring no fresh allowance against a victim, and one address cannot try many accounts.
+login_failures_by_address = limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"],
+    key_func=lambda: f"login-address:{get_remote_address()}", deduct_when=_failed)
+login_failures_by_account = limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"], key_func=_login_target,
+    deduct_when=_failed)
+
+
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -49,12 +79,9 @@ def _headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from community.extensions import db
-    from community.models import User
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+    # What the session and remember cookies hold is a login session's id (services/sessions.py):
+    # a cookie counts only while its session is open.
+    login_manager.user_loader(sessions.user_for)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to continue."

@@ -5,9 +5,9 @@ from community.models.bridge import (Channel, ExternalIdentity, InboundMessage, 
 from community.models.notifications import Notification, Subscription
 from community.models.reputation import BadgeAward, ReputationEvent
 from community.models.threads import Comment, Post, Revision, Tag, Thread, thread_tags
-from community.models.users import ApiToken, User
+from community.models.users import ApiToken, LoginSession, User
 from community.models.votes import Vote
 
 __all__ = ["ApiToken", "BadgeAward", "Channel", "Comment", "ExternalIdentity", "InboundMessage",
-           "LinkCode", "Notification", "OutboundMessage", "Post", "ReputationEvent", "Revision",
+           "LinkCode", "LoginSession", "Notification", "OutboundMessage", "Post", "ReputationEvent", "Revision",
            "Subscription", "Tag", "Thread", "User", "Vote", "thread_tags"]

@@ -36,6 +36,24 @@ class User(UserMixin, Timestamped, db.Model):
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
+    # The login session this request came with (services/sessions.py), as "<user id>:<key>":
+    # what Flask-Login keeps in the session and remember cookies instead of the bare id, so that
+    # ending the session on the server ends both cookies. Not a column.
+    login_id = None  # str | None
+
+    def get_id(self) -> str:
+        if self.login_id is None:
+            raise RuntimeError("log users in through services.sessions.open_session")
+        return self.login_id
+
+    def __eq__(self, other: object) -> bool:
+        """The same account, whichever login session each copy came with."""
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and other.id == self.id)
+
+    __hash__ = object.__hash__  # identity, as SQLAlchemy's identity map expects
+
     @property
     def is_staff(self) -> bool:
         """Staff, moderators and admins: the people who speak for the company."""
@@ -66,3 +84,14 @@ class ApiToken(Timestamped, db.Model):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginSession(Timestamped, db.Model):
+    """A browser logged in to an account: its cookies carry the key, only the key's SHA-256 is
+    stored, and logging out deletes the row (which ends the session and remember cookies)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)

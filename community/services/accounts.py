@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,7 +20,7 @@ from community.models import ApiToken, User
 from community.models.base import MAX_ID, insert_rows
 from community.models.users import ROLES, STAFF_ROLES
 from community.services import events, permissions
-from community.services.errors import Conflict, Invalid, NotFound, Unauthorized
+from community.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from community.services.homoglyphs import looks_like
 from community.services.text import clean_text, is_encodable
 
@@ -49,12 +50,33 @@ def _clean_email(raw: str) -> str:
         raise Invalid("email", "email.invalid", str(exc)) from None
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, username: str) -> None:
     if not is_encodable(password):
         raise Invalid("password", "password.invalid", "Passwords must be valid Unicode text.")
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise Invalid("password", "password.length",
                       f"Passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+    if not any(char.isprintable() and not char.isspace() for char in password):
+        raise Invalid("password", "password.blank",
+                      "A password needs letters, digits or symbols, not only spaces.")
+    if username_key(password) == username_key(username):
+        raise Invalid("password", "password.username", "Your password cannot be your username.")
+    if is_common_password(password):
+        raise Invalid("password", "password.common",
+                      "That password is one of the most common ones; choose another.")
+
+
+def is_common_password(password: str) -> bool:
+    """One of the passwords people choose most often (zxcvbn's list of leaked passwords), which
+    attackers try first."""
+    return password.casefold() in _common_passwords()
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def _staff_names() -> list[str]:
@@ -82,13 +104,14 @@ def register(username: str, email: str, password: str, *, role: str = "member",
     """
     username = _clean_username(username)
     email = _clean_email(email)
-    _check_password(password)
+    _check_password(password, username)
     if role not in ROLES:
         raise Invalid("role", "role.invalid", f"Role must be one of {', '.join(ROLES)}.")
     key = username_key(username)
     if db.session.scalar(select(User.id).where(User.username_key == key)):
         raise Conflict("username.taken", "That username is taken.", field="username")
-    if db.session.scalar(select(User.id).where(User.email == email)):
+    # Addresses differ in case only by mistake: MALLORY@ and mallory@ are one mailbox.
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
         raise Conflict("email.taken", "An account with that email already exists.", field="email")
     _refuse_staff_lookalike(username)
     user = User(username=username, username_key=key, email=email, role=role, bio=bio.strip(),
@@ -175,7 +198,9 @@ def hash_password(password: str) -> str:
 
 
 def authenticate(username: str, password: str) -> User:
-    """Return the user whose name and password match; raises Unauthorized `auth.invalid` otherwise."""
+    """Return the user whose name and password match; raises Unauthorized `auth.invalid`
+    otherwise, and Forbidden `user.suspended` for a suspended account (no new session or
+    token)."""
     key = username_key(clean_text(username))
     user = db.session.scalar(select(User).where(User.username_key == key))
     if not is_encodable(password) or user is None or user.password_hash is None:
@@ -183,6 +208,8 @@ def authenticate(username: str, password: str) -> User:
         raise Unauthorized("auth.invalid", "Wrong username or password.")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("auth.invalid", "Wrong username or password.")
+    if user.is_suspended:
+        raise Forbidden("user.suspended", "This account is suspended; it cannot log in.")
     return user
 
 

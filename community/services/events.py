@@ -38,6 +38,7 @@ EVENT_NAMES = frozenset({
     "inbound.stored",
     "inbound.received",
     "outbox.queued",
+    "identity.linked",
     "notification.created",
 })
 

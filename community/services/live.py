@@ -16,6 +16,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import Thread, User
 from community.models.base import MAX_ID
+from community.services import visibility
 from community.services.errors import Forbidden, Invalid, NotFound
 
 LISTS = "lists"
@@ -72,9 +73,7 @@ def rooms_to_join(viewer: User | None, target: Any) -> list[str]:
 def audience(thread: Thread, *items: Any) -> str:
     """PUBLIC when every member may see the thread and each of `items` (posts, comments),
     else STAFF: a hidden thread, post or comment is only ever sent to staff."""
-    if thread.is_hidden or any(getattr(item, "is_hidden", False) for item in items):
-        return STAFF
-    return PUBLIC
+    return PUBLIC if visibility.is_public(thread, *items) else STAFF
 
 
 def room_for(thread: Thread, *items: Any) -> str:

@@ -139,10 +139,12 @@ RULES: dict[str, Rule] = {
     "user.set_role": _manage_users,
     "thread.follow": _follow,
     "notifications.read": _logged_in,
+    "account.sessions": _logged_in,
     "bridge.view": _staff,
     "bridge.operate": _staff,
     "bridge.manage": _manage_users,
     "bridge.link": _create_thread,
+    "bridge.unlink": _logged_in,
 }
 
 

@@ -16,10 +16,12 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from community.extensions import db
 from community.models import BadgeAward, Post, ReputationEvent, Thread, User
 from community.models.base import insert_rows, utcnow
+from community.services import visibility
 
 # kind → default points; override any of them with the REPUTATION_POINTS setting.
 QUESTION_UPVOTED = "question.upvoted"
@@ -203,10 +205,17 @@ def badges_of(user: User) -> list[tuple[Badge, datetime]]:
 
 # ---- reading --------------------------------------------------------------------------------
 
-def history(user: User, limit: int = 30) -> list[ReputationEvent]:
-    return list(db.session.scalars(
+def history(viewer: User | None, user: User,
+            limit: int = 30) -> list[tuple[ReputationEvent, Post | None]]:
+    """A user's latest ledger rows, each with the post it was for when the viewer may see that
+    post (a hidden one's title is not shown, only the change)."""
+    events = db.session.scalars(
         select(ReputationEvent).where(ReputationEvent.user_id == user.id)
-        .order_by(ReputationEvent.created_at.desc(), ReputationEvent.id.desc()).limit(limit)))
+        .options(joinedload(ReputationEvent.post).joinedload(Post.thread))
+        .order_by(ReputationEvent.created_at.desc(), ReputationEvent.id.desc()).limit(limit))
+    return [(event, event.post if event.post is not None
+             and visibility.can_see(viewer, event.post.thread, event.post) else None)
+            for event in events]
 
 
 def leaderboard(period: str, *, staff: bool, limit: int = 20) -> list[tuple[User, int]]:

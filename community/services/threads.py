@@ -17,7 +17,7 @@ from community.models import Comment, Post, Revision, Tag, Thread, User, thread_
 from community.models.base import MAX_ID, insert_rows, utcnow
 from community.models.threads import THREAD_STATUSES
 from community.render import render_markdown
-from community.services import events, permissions, reputation
+from community.services import events, permissions, reputation, visibility
 from community.services.errors import Invalid, NotFound
 from community.services.pagination import Page, keyset_page
 from community.services.retry import retry_on_conflict
@@ -268,10 +268,7 @@ def edit_post(actor: User, post: Post, *, body: str | None = None, title: str | 
 # ---- reading ------------------------------------------------------------------------------
 
 def _visible_threads(viewer: User | None):
-    query = select(Thread)
-    if not (viewer and viewer.is_authenticated and viewer.is_staff):
-        query = query.where(Thread.is_hidden.is_(False))
-    return query
+    return select(Thread).where(visibility.visible_threads(viewer))
 
 
 def list_threads(viewer: User | None, *, sort: str = "active", status: str | None = None,
@@ -315,16 +312,16 @@ def get_thread(viewer: User | None, thread_id: int) -> Thread:
 def get_post(viewer: User | None, post_id: int) -> Post:
     """A post in a thread the viewer may see; NotFound otherwise."""
     post = db.session.get(Post, post_id) if 0 < post_id <= MAX_ID else None
-    staff = bool(viewer and viewer.is_authenticated and viewer.is_staff)
-    if post is None or ((post.is_hidden or post.thread.is_hidden) and not staff):
+    if post is None or not visibility.can_see(viewer, post.thread, post):
         raise NotFound("post.not_found", "No such post.")
     return post
 
 
-def user_answers(user: User, limit: int = 20) -> list[Post]:
-    """A user's most recent visible answers, for their profile."""
+def user_answers(viewer: User | None, user: User, limit: int = 20) -> list[Post]:
+    """A user's most recent answers that the viewer may see, for their profile."""
     return list(db.session.scalars(
         select(Post).join(Thread, Post.thread_id == Thread.id)
-        .where(Post.author_id == user.id, Post.kind == "answer", Thread.is_hidden.is_(False))
+        .where(Post.author_id == user.id, Post.kind == "answer",
+               visibility.visible_posts(viewer))
         .options(selectinload(Post.thread))
         .order_by(Post.created_at.desc()).limit(limit)))

@@ -133,3 +133,22 @@ def linked():
     return render_template("bridge/linked.html", form=form, code=code,
                            identities=bridge.linked_identities(actor),
                            lifetime=int(bridge.LINK_CODE_LIFETIME.total_seconds() // 60))
+
+
+@bp.post("/account/linked/<int:identity_id>/unlink")
+@login_required
+def unlink(identity_id: int):
+    if ActionForm().validate_on_submit():
+        identity = bridge.unlink(current_actor(), identity_id)
+        flash(f"Unlinked your {identity.channel.name} account.")
+    return redirect(url_for("bridge.linked"))
+
+
+@bp.route("/account/unlink/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token from the email is the proof, as for one-click unsubscribe
+def unlink_from_email(token: str):
+    if request.method == "POST":
+        identity = bridge.unlink_by_token(token)
+        return render_template("bridge/unlink.html", identity=identity, done=True)
+    # A GET only asks: link scanners in mail systems open links without anyone clicking.
+    return render_template("bridge/unlink.html", token=token, done=False)

@@ -14,11 +14,12 @@ bp = Blueprint("users", __name__)
 @bp.get("/users/<int:user_id>")
 @bp.get("/users/<int:user_id>/<slug>")
 def show(user_id: int, slug: str | None = None):
-    user = accounts.get_user(user_id)
-    questions = threads.list_threads(current_actor(), sort="newest", author_id=user.id, limit=20)
+    user, viewer = accounts.get_user(user_id), current_actor()
+    questions = threads.list_threads(viewer, sort="newest", author_id=user.id, limit=20)
     return render_template("users/show.html", user=user, questions=questions.items,
-                           answers=threads.user_answers(user),
-                           badges=reputation.badges_of(user), history=reputation.history(user))
+                           answers=threads.user_answers(viewer, user),
+                           badges=reputation.badges_of(user),
+                           history=reputation.history(viewer, user))
 
 
 PERIODS = {"week": "This week", "month": "This month", "all": "All time"}

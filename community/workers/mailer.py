@@ -1,5 +1,6 @@
-"""Notification email: one notification as it happens, or the day's digest, composed from the
-templates as a visitor at BASE_URL would see the links, and sent through community/mail.py."""
+"""Email to members: a notification as it happens, the day's digest, and word that a social
+account was linked to theirs; composed from the templates as a visitor at BASE_URL would see the
+links, and sent through community/mail.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from email.message import EmailMessage
 from flask import current_app, render_template, url_for
 
 from community import mail
-from community.models import Notification, User
-from community.services import notifications
+from community.extensions import db
+from community.models import ExternalIdentity, Notification, User
+from community.services import bridge, events, notifications
 from community.services.links import outside_request
 
 log = logging.getLogger(__name__)
@@ -70,3 +72,34 @@ def send_digests() -> tuple[int, int]:
             notifications.release_email([item.id for item in items])
             failed += 1
     return sent, failed
+
+
+def send_link_notice(identity_id: int) -> None:
+    """Tell a member that a social account was just linked to theirs, with a one-click unlink
+    (a stranger who guessed a code could otherwise post as them unnoticed)."""
+    config = current_app.config
+    identity = db.session.get(ExternalIdentity, identity_id)
+    if not mail.configured(config) or identity is None or identity.linked_user is None:
+        return
+    user = identity.linked_user
+    with outside_request():
+        message = EmailMessage()
+        message["To"] = user.email
+        message["Subject"] = f"Kestrel Community: a {identity.channel.name} account was linked"
+        message.set_content(render_template(
+            "bridge/linked_email.txt", user=user, identity=identity,
+            unlink_url=url_for("bridge.unlink_from_email", token=bridge.unlink_token(identity),
+                               _external=True),
+            linked_url=url_for("bridge.linked", _external=True)))
+        mail.send(config, message)
+
+
+# What the mailer worker sends, by the event that calls for it.
+SENDS = {
+    "notification.created": lambda data: send_one(data["notification_id"]),
+    "identity.linked": lambda data: send_link_notice(data["identity_id"]),
+}
+
+
+def send_for(event: events.Event) -> None:
+    SENDS[event.name](event.data)

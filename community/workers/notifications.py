@@ -1,6 +1,7 @@
 """The notifications worker, which writes the notifications committed events call for
 (services/notifications/triggers.py), and the mailer, which emails each new one to members who
-want email immediately (workers/mailer.py)."""
+want email immediately, and tells a member when a social account was linked to theirs
+(workers/mailer.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from community.workers.worker import Worker, running
 
 RECORDER = "notifications"
 MAILER = "mailer"
-EVENTS = (*notifications.TRIGGERS, "notification.created")
+EVENTS = (*notifications.TRIGGERS, "notification.created", "identity.linked")
 
 
 def subscriber(app: Flask, workers: dict[str, Worker]) -> events.Subscriber:
@@ -21,11 +22,11 @@ def subscriber(app: Flask, workers: dict[str, Worker]) -> events.Subscriber:
             [(event.name, event.data) for event in happened]),
         gather_seconds=app.config["NOTIFY_GATHER_SECONDS"],
         gather_max_seconds=app.config["NOTIFY_GATHER_MAX_SECONDS"])
-    sender = workers[MAILER] = Worker(app, MAILER, mailer.send_one)
+    sender = workers[MAILER] = Worker(app, MAILER, mailer.send_for)
 
     def on_commit(event: events.Event) -> None:
-        if event.name == "notification.created":
-            sender.submit(event.data["notification_id"])
+        if event.name in mailer.SENDS:
+            sender.submit(event)
         else:
             recorder.submit(event)
 

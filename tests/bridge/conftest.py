@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from community.bridge import generic
 from community.services import bridge
 from tests.conftest import require
 
@@ -151,3 +153,50 @@ def add_channel(kind: str, slug: str, **settings: str):
 def deliver(client, slug: str, body: bytes, headers: dict[str, str] | None = None):
     return client.post(f"/bridge/{slug}/webhook", data=body,
                        headers={"Content-Type": "application/json", **(headers or {})})
+
+
+# ---- a generic partner channel and its messages -----------------------------------------------
+
+SECRET = "generic-shared-secret"
+
+
+def activity(text: str, *, id: str = "m1", author: str = "cust-1", **extra) -> dict:
+    return {"type": "message", "id": id, "conversation": extra.pop("conversation", "conv-1"),
+            "author": {"id": author, "handle": "sam", "name": "Sam Okafor",
+                       "is_brand": extra.pop("is_brand", False)},
+            "text": text, "timestamp": extra.pop("timestamp", int(time.time())), **extra}
+
+
+def send(client, payload: dict, *, slug: str = "partner", secret: str = SECRET, at=None):
+    body = json.dumps(payload).encode()
+    return deliver(client, slug, body, generic.sign(secret, body, at))
+
+
+@pytest.fixture
+def partner(fake_api):
+    """The partner system's callback: de-duplicates by Idempotency-Key, as the contract says."""
+    seen: dict[str, str] = {}
+
+    def callback(request):
+        signature = generic.sign(SECRET, request.body, int(request.headers["x-bridge-timestamp"]))
+        if request.headers.get("x-bridge-signature") != signature["X-Bridge-Signature"]:
+            return Answer(401, {"error": "bad signature"})
+        key = request.headers["idempotency-key"]
+        assert request.json()["idempotency_key"] == key
+        seen.setdefault(key, f"out-{len(seen) + 1}")
+        return Answer(200, {"id": seen[key]})
+
+    def lookup(request):
+        key = request.query.get("idempotency_key", [""])[0]
+        return Answer(200, {"id": seen.get(key)})
+
+    fake_api.route("POST", "/replies", callback)
+    fake_api.route("GET", "/replies", lookup)
+    fake_api.seen = seen
+    return fake_api
+
+
+@pytest.fixture
+def channel(ctx, partner):
+    return add_channel("generic", "partner", secret=SECRET, callback_url=partner.url + "/replies",
+                       limit="500")

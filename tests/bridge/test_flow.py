@@ -26,54 +26,9 @@ from community.models.base import utcnow
 from community.services import outbox
 from community.services.bridge import sending
 from community.workers import bridge as bridge_workers
-from tests.bridge.conftest import Answer, add_channel, deliver
+from tests.bridge.conftest import SECRET, activity, add_channel, deliver, send
 from tests.conftest import csrf_token, require
 from tests.factories import PASSWORD
-
-SECRET = "generic-shared-secret"
-
-
-def activity(text: str, *, id: str = "m1", author: str = "cust-1", **extra) -> dict:
-    return {"type": "message", "id": id, "conversation": extra.pop("conversation", "conv-1"),
-            "author": {"id": author, "handle": "sam", "name": "Sam Okafor",
-                       "is_brand": extra.pop("is_brand", False)},
-            "text": text, "timestamp": extra.pop("timestamp", int(time.time())), **extra}
-
-
-def send(client, payload: dict, *, slug: str = "partner", secret: str = SECRET, at=None):
-    body = json.dumps(payload).encode()
-    return deliver(client, slug, body, generic.sign(secret, body, at))
-
-
-@pytest.fixture
-def partner(fake_api):
-    """The partner system's callback: de-duplicates by Idempotency-Key, as the contract says."""
-    seen: dict[str, str] = {}
-
-    def callback(request):
-        signature = generic.sign(SECRET, request.body, int(request.headers["x-bridge-timestamp"]))
-        if request.headers.get("x-bridge-signature") != signature["X-Bridge-Signature"]:
-            return Answer(401, {"error": "bad signature"})
-        key = request.headers["idempotency-key"]
-        assert request.json()["idempotency_key"] == key
-        seen.setdefault(key, f"out-{len(seen) + 1}")
-        return Answer(200, {"id": seen[key]})
-
-    def lookup(request):
-        key = request.query.get("idempotency_key", [""])[0]
-        return Answer(200, {"id": seen.get(key)})
-
-    fake_api.route("POST", "/replies", callback)
-    fake_api.route("GET", "/replies", lookup)
-    fake_api.seen = seen
-    return fake_api
-
-
-@pytest.fixture
-def channel(ctx, partner):
-    return add_channel("generic", "partner", secret=SECRET, callback_url=partner.url + "/replies",
-                       limit="500")
-
 
 # ---- signatures --------------------------------------------------------------------------------
 
@@ -248,7 +203,7 @@ def _csrf(html: str) -> str:
 
 def _code(html: str) -> str:
     import re
-    return re.search(r"LINK (\d{6})", html).group(1)
+    return re.search(r"LINK ([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})", html).group(1)
 
 
 # ---- crash safety: a real worker process killed between send and record ----------------------

@@ -98,7 +98,7 @@ def test_a_mixed_burst_is_taken_in_together_and_in_order(client, channel, caplog
     rows = {row.external_id: row for row in db.session.scalars(select(InboundMessage))}
     assert {key: row.outcome for key, row in rows.items()} == {
         "old": "thread", "a1": "thread", "b1": "thread", "a2": "joined", "edit:b1-edit": "edited",
-        "old2": "joined", "c1": "ignored", "d1": "thread"}
+        "old2": "joined", "c1": "link_failed", "d1": "thread"}
     assert rows["a2"].thread_id == rows["a1"].thread_id
     assert rows["old2"].thread_id == rows["old"].thread_id
     assert rows["a1"].identity_id == rows["a2"].identity_id

@@ -17,11 +17,11 @@ import pytest
 
 from community.extensions import db
 from community.models.base import utcnow
-from community.services import answers
+from community.services import accounts, answers
 from tests.factories import make_answer, make_thread, make_user
 
 ACTIONS = ("ask", "answer", "comment", "edit_own", "edit_other", "accept", "unaccept", "endorse",
-           "unendorse", "upvote", "downvote", "vote_own", "follow")
+           "unendorse", "upvote", "downvote", "vote_own", "follow", "end_sessions")
 # asker: wrote the thread; member: another plain member; trusted: a member with the reputation
 # to edit others' posts; suspended: the asker, suspended (so suspension is the only reason left).
 ROLES = ("anonymous", "asker", "member", "trusted", "suspended", "staff", "moderator", "admin")
@@ -58,6 +58,8 @@ MATRIX = {
     "vote_own":   _row(LOGIN,    OWN_POST,   OWN_POST,   OWN_POST,   SUSPENDED, OWN_POST, OWN_POST, OWN_POST),
     # Following only changes what the follower is told: suspension does not stop it.
     "follow":     _row(LOGIN,    OK,         OK,         OK,         OK,        OK,   OK,       OK),
+    # Logging oneself out everywhere: suspension does not stop it either.
+    "end_sessions": _row(LOGIN,  OK,         OK,         OK,         OK,        OK,   OK,       OK),
 }
 # On a locked thread only moderators and admins may still reply (DESIGN.md: moderators lock).
 LOCKED_MATRIX = {
@@ -79,6 +81,7 @@ class World:
     answer: Any  # the helper's answer
     actor: Any  # None for anonymous
     own_post: Any  # a post the actor wrote (the question for the asker), or None
+    token: str | None = None  # a token issued before a suspension (none can be minted after)
 
 
 def build(role: str, action: str, locked: bool) -> World:
@@ -106,12 +109,14 @@ def build(role: str, action: str, locked: bool) -> World:
         answers.accept(asker, thread, answer)
     if action == "unendorse":
         answers.endorse(make_user("endorser", role="staff"), answer)
+    token = None
     if role == "suspended":
+        token = accounts.issue_token(asker)
         asker.suspended_until = utcnow() + timedelta(days=7)
     if locked:
         thread.is_locked = True
     db.session.commit()
-    return World(thread, answer, actor, own_post)
+    return World(thread, answer, actor, own_post, token)
 
 
 def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
@@ -133,6 +138,7 @@ def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
         "downvote": ("PUT", f"/api/v1/posts/{answer.id}/vote", {"value": -1}),
         "vote_own": ("PUT", f"/api/v1/posts/{target.id}/vote", {"value": 1}),
         "follow": ("PUT", f"/api/v1/threads/{thread.id}/follow", None),
+        "end_sessions": ("DELETE", "/api/v1/me/sessions", None),
     }[action]
 
 
@@ -162,6 +168,8 @@ def check_effect(action: str, world: World, data: dict) -> None:
         assert data["endorsed"] is None
     elif action == "follow":
         assert data == {"thread_id": world.thread.id, "following": True}
+    elif action == "end_sessions":
+        assert data == {"ended": 0}  # the actor's API token is no browser session
     elif action in ("upvote", "downvote"):
         value = 1 if action == "upvote" else -1
         assert (data["post_id"], data["value"], data["score"]) == (answer.id, value, value)
@@ -174,7 +182,8 @@ SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201}
 def test_permission_matrix(client, ctx, token_for, action, role, locked, expected):
     world = build(role, action, locked)
     method, path, payload = request_for(action, world)
-    headers = token_for(world.actor) if world.actor is not None else {}
+    headers = ({"Authorization": f"Bearer {world.token}"} if world.token
+               else token_for(world.actor) if world.actor is not None else {})
     before = snapshot(client, world)
 
     response = client.open(path, method=method, headers=headers, json=payload)

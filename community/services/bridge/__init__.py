@@ -19,7 +19,9 @@ from community.services.bridge.channels import (KIND_LABELS, adapter, add_channe
                                                 masked_settings, parse_settings, setting_specs,
                                                 webhook_link)
 from community.services.bridge.intake import intake, retry_intake
-from community.services.bridge.linking import LINK_CODE_LIFETIME, linked_identities, new_link_code
+from community.services.bridge.linking import (LINK_CODE_LIFETIME, linked_identities,
+                                               new_link_code, unlink, unlink_by_token,
+                                               unlink_token)
 from community.services.bridge.receiving import Receipt, handshake, poll, receive, store
 from community.services.bridge.replies import cancel_reply, retry_reply
 from community.services.bridge.staff import get_inbound, get_reply, list_replies, recent_inbound
@@ -29,5 +31,6 @@ __all__ = [
     "change_channel", "channels", "forget_webhook_channels", "get_channel", "get_inbound",
     "get_reply", "handshake", "intake", "intake_leftovers", "intake_many", "linked_identities",
     "list_replies", "masked_settings", "new_link_code", "parse_settings", "poll", "receive",
-    "recent_inbound", "retry_intake", "retry_reply", "setting_specs", "store", "webhook_link",
+    "recent_inbound", "retry_intake", "retry_reply", "setting_specs", "store", "unlink",
+    "unlink_by_token", "unlink_token", "webhook_link",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from community.extensions import db
 from community.models import Notification, User
 from community.models.base import MAX_ID, utcnow
-from community.services import permissions
+from community.services import permissions, visibility
 from community.services.errors import NotFound
 from community.services.pagination import Page, keyset_page
 
@@ -34,7 +34,8 @@ def list_for(actor: User, *, unread_only: bool = False, cursor: str | None = Non
              limit: int = 30) -> Page[Notification]:
     """The actor's notifications, newest first. Raises Unauthorized for visitors."""
     permissions.require(actor, "notifications.read")
-    query = (select(Notification).where(Notification.user_id == actor.id)
+    query = (select(Notification).where(Notification.user_id == actor.id,
+                                        visibility.visible_notifications(actor))
              .options(joinedload(Notification.actor), joinedload(Notification.thread)))
     if unread_only:
         query = query.where(Notification.read_at.is_(None))

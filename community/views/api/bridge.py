@@ -91,9 +91,15 @@ def link_code():
 
 @bp.get("/me/linked-identities")
 def linked_identities():
-    return {"items": [{"channel": item.channel.slug, "kind": item.channel.kind,
+    return {"items": [{"id": item.id, "channel": item.channel.slug, "kind": item.channel.kind,
                        "external_id": item.external_id, "handle": item.handle,
                        "display_name": item.display_name,
                        "linked_at": schemas.timestamp(item.linked_at)}
                       for item in bridge.linked_identities(require_actor())],
             "next_cursor": None}
+
+
+@bp.delete("/me/linked-identities/<int:identity_id>")
+def unlink_identity(identity_id: int):
+    bridge.unlink(require_actor(), identity_id)
+    return "", 204

@@ -103,8 +103,9 @@ SCHEMAS = {
                                   "held", "cancelled"]},
         attempts=INT, next_attempt_at=TIME, sent_at={"type": ["string", "null"]},
         external_id={"type": ["string", "null"]}, last_error={"type": ["string", "null"]}),
-    "LinkedIdentity": _obj(["channel", "kind", "external_id"], channel=STR, kind=STR,
-                           external_id=STR, handle=STR, display_name=STR, linked_at=TIME),
+    "LinkedIdentity": _obj(["id", "channel", "kind", "external_id"], id=INT, channel=STR,
+                           kind=STR, external_id=STR, handle=STR, display_name=STR,
+                           linked_at=TIME),
     "Error": _obj(["error"], error=_obj(["code", "message"], code=STR, message=STR, field=STR)),
     "Author": _obj(["id", "username", "rank"], id=INT, username=STR, reputation=INT, rank=STR),
     "Badge": _obj(["name", "description", "awarded_at"], name=STR, description=STR,
@@ -151,6 +152,8 @@ PATHS = {
                             body=_obj(["username", "password"], username=STR, password=STR,
                                       name=STR))},
     "/me": {"get": _op("The authenticated user", 200, _ref("User"), errors=(401,), auth=True)},
+    "/me/sessions": {"delete": _op("Log out of every browser (API tokens stay valid)", 200,
+                                   _obj(["ended"], ended=INT), errors=(401,), auth=True)},
     "/users/{user_id}": {"parameters": [_path("user_id")],
                          "get": _op("A public profile", 200, _ref("User"), errors=(404,))},
     "/threads": {
@@ -301,6 +304,10 @@ PATHS = {
     "/me/linked-identities": {
         "get": _op("Social accounts linked to the caller's account", 200,
                    _list_of("LinkedIdentity"), errors=(401,), auth=True)},
+    "/me/linked-identities/{identity_id}": {
+        "parameters": [_path("identity_id")],
+        "delete": _op("Unlink one of the caller's social accounts", 204, None,
+                      errors=(401, 404), auth=True)},
     "/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
 }
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
-from community.extensions import limiter
-from community.security import rate_limit_key
+from community.security import login_failures_by_account, login_failures_by_address
 from community.services import accounts
 from community.views.api import schemas
 from community.views.api.common import bp, json_body, text_field
 
 
 @bp.post("/tokens")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], key_func=rate_limit_key)
+@login_failures_by_address
+@login_failures_by_account
 def create_token():
     data = json_body()
     user = accounts.authenticate(text_field(data, "username"), text_field(data, "password"))

@@ -6,7 +6,7 @@ from flask import current_app
 
 from community.extensions import limiter
 from community.security import rate_limit_key
-from community.services import accounts
+from community.services import accounts, sessions
 from community.views.api import schemas
 from community.views.api.common import bp, json_body, require_actor, text_field
 
@@ -23,6 +23,12 @@ def create_user():
 @bp.get("/me")
 def me():
     return schemas.own_profile(require_actor())
+
+
+@bp.delete("/me/sessions")
+def end_sessions():
+    """Log the caller out of every browser (API tokens stay: they are revoked on their own)."""
+    return {"ended": sessions.close_all(require_actor())}
 
 
 @bp.get("/users/<int:user_id>")
