@@ -75,6 +75,12 @@ DEFAULTS: dict[str, Any] = {
     # Ranks as [[threshold, name], ...], lowest first.
     "RANKS": [[1, "Newcomer"], [50, "Contributor"], [200, "Helper"], [1000, "Expert"], [5000, "Guru"]],
     # Notification email through SMTP; no MAIL_SERVER means no email is sent (in-app only).
+    # Hosts whose images show inline in posts (`*.example.com` takes its subdomains too); an image
+    # from any other host becomes a link to it, so reading a post tells no outside host who reads.
+    "IMAGE_HOSTS": [],
+    # A long post (over community.render.INLINE_MAX characters) still unrendered after this many
+    # seconds is shown as typed, escaped, and its renderer's process is killed.
+    "RENDER_TIME_LIMIT_SECONDS": 2.0,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,          # STARTTLS after connecting

@@ -3,6 +3,8 @@ session's cookie), and the keys rate limits count by."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -10,19 +12,28 @@ from flask_login import current_user
 from community.extensions import limiter, login_manager
 from community.services import accounts, sessions
 
-# No inline script or style anywhere; user images may come from any http(s) host.
-CSP = "; ".join([
+# No inline script or style anywhere; images only from the site and its IMAGE_HOSTS (the
+# renderer turns other images into links, and this keeps out any stored before a host left).
+CSP_DIRECTIVES = [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' https: http:",
+    "img-src 'self'",
     "connect-src 'self'",
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",
-])
+]
+
+
+@lru_cache(maxsize=4)
+def content_security_policy(image_hosts: tuple[str, ...]) -> str:
+    """The policy for a site whose posts may show images from `image_hosts`."""
+    sources = " ".join(f"https://{host} http://{host}" for host in image_hosts)
+    return "; ".join(directive + (" " + sources if directive.startswith("img-src") and sources
+                                  else "") for directive in CSP_DIRECTIVES)
 
 
 def current_actor():
@@ -68,7 +79,9 @@ login_failures_by_account = limiter.limit(
 
 
 def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        content_security_policy(tuple(current_app.config["IMAGE_HOSTS"])))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

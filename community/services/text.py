@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask import current_app
+
+from community.render import render_markdown
+
 # C0 controls other than tab, newline and carriage return; PostgreSQL refuses NUL outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -23,6 +27,13 @@ def clean_text(text: str) -> str:
     if not is_encodable(text):
         text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return _CONTROL.sub("", text).strip()
+
+
+def to_html(source: str) -> str:
+    """A post's or comment's HTML under this site's settings: images inline only from
+    IMAGE_HOSTS, a long source rendered within RENDER_TIME_LIMIT_SECONDS."""
+    config = current_app.config
+    return render_markdown(source, config["IMAGE_HOSTS"], config["RENDER_TIME_LIMIT_SECONDS"])
 
 
 _NOT_SLUG = re.compile(r"[^\w]+")

@@ -16,12 +16,11 @@ from community.extensions import db
 from community.models import Comment, Post, Revision, Tag, Thread, User, thread_tags
 from community.models.base import MAX_ID, insert_rows, utcnow
 from community.models.threads import THREAD_STATUSES
-from community.render import render_markdown
 from community.services import events, permissions, reputation, visibility
 from community.services.errors import Invalid, NotFound
 from community.services.pagination import Page, keyset_page
 from community.services.retry import retry_on_conflict
-from community.services.text import clean_text
+from community.services.text import clean_text, to_html
 
 TAG_RE = re.compile(r"^[^\W_][\w+#.-]{0,34}$")
 SORTS = {
@@ -134,7 +133,7 @@ def create_threads(drafts: list[ThreadDraft]) -> list[NewThread]:
         for draft in drafts])
     question_ids = insert_rows(connection, Post.__table__, [
         {"thread_id": thread_id, "author_id": draft.author_id, "kind": "question",
-         "body_source": draft.body, "body_html": draft.body_html or render_markdown(draft.body),
+         "body_source": draft.body, "body_html": draft.body_html or to_html(draft.body),
          "created_at": now} for draft, thread_id in zip(drafts, thread_ids)])
     insert_rows(connection, Revision.__table__, [
         {"post_id": post_id, "number": 1, "editor_id": draft.author_id, "title": draft.title,
@@ -154,7 +153,7 @@ def add_answer(author: User, thread: Thread, text: str) -> Post:
     """Append an answer with its first revision and count it. Shared with the bridge intake."""
     now = utcnow()
     post = Post(thread_id=thread.id, author=author, kind="answer", body_source=text,
-                body_html=render_markdown(text), created_at=now)
+                body_html=to_html(text), created_at=now)
     post.revisions.append(Revision(number=1, editor=author, body_source=text, created_at=now))
     db.session.add(post)
     # An increment in SQL, so answers posted at the same moment are all counted.
@@ -172,7 +171,7 @@ def add_answer(author: User, thread: Thread, text: str) -> Post:
 def add_comment(author: User, post: Post, text: str) -> Comment:
     """Attach a comment to a post. Shared with the bridge intake (a customer's follow-up)."""
     now = utcnow()
-    item = Comment(post=post, author=author, body_source=text, body_html=render_markdown(text),
+    item = Comment(post=post, author=author, body_source=text, body_html=to_html(text),
                    created_at=now)
     db.session.add(item)
     post.thread.last_activity_at = now
@@ -184,7 +183,7 @@ def add_comment(author: User, post: Post, text: str) -> Comment:
 def revise_comment(comment: Comment, text: str) -> None:
     """Replace a comment's text (comments keep no revisions). Shared with the bridge."""
     comment.body_source = text
-    comment.body_html = render_markdown(text)
+    comment.body_html = to_html(text)
     db.session.flush()
     events.publish("thread.updated", thread_id=comment.post.thread_id)
 
@@ -195,7 +194,7 @@ def revise(editor: User, post: Post, body: str, *, title: str | None = None,
     thread = post.thread
     now = utcnow()
     post.body_source = body
-    post.body_html = render_markdown(body)
+    post.body_html = to_html(body)
     post.edited_at = now
     post.edited_by = editor
     if post.is_question:

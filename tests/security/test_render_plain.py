@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from community.render import _render, render_markdown, render_plain
+from community.render import render_html, render_markdown, render_plain
 from tests.bridge.test_twcs_import import CSV_PATH
 from tests.conftest import require
 from tests.security.test_sanitizer import naughty_strings
@@ -43,14 +43,14 @@ def texts(draw) -> str:
 @given(texts())
 def test_plain_text_renders_as_the_full_path_does(text):
     plain = render_plain(text)
-    assert plain is None or plain == _render(text), text
+    assert plain is None or plain == render_html(text), text
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=80))
 def test_any_text_renders_as_the_full_path_does(text):
     plain = render_plain(text)
-    assert plain is None or plain == _render(text), text
+    assert plain is None or plain == render_html(text), text
 
 
 @pytest.mark.parametrize("text, html_out", [
@@ -80,7 +80,7 @@ def test_real_tweets_and_naughty_strings_render_as_the_full_path_does():
         tweets = [html.unescape(row["text"]) for row in csv.DictReader(handle)]
     corpus = tweets + list(naughty_strings())
     short = [text for text in corpus if render_plain(text) is not None]
-    differ = [text for text in short if render_plain(text) != _render(text)]
+    differ = [text for text in short if render_plain(text) != render_html(text)]
     assert differ == []
     # Most real tweets are plain (3,277 of 5,000 at the time of writing): the short path is
     # the one customers' messages take, so it is the one this test holds to the full path.

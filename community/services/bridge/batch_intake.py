@@ -13,13 +13,13 @@ from community.bridge import MESSAGE, Author
 from community.extensions import db
 from community.models import ExternalIdentity, InboundMessage
 from community.models.base import insert_rows, utcnow
-from community.render import render_markdown
 from community.services import accounts, events, reputation, threads
 from community.services.bridge.intake import (body_of, identity_fields, intake, shadow_draft,
                                               title_of)
 from community.services.bridge.linking import LINK_RE
 from community.services.bridge.replies import acknowledgement, owe
 from community.services.retry import retry_on_conflict
+from community.services.text import to_html
 
 INTAKE_BATCH = 100
 
@@ -61,7 +61,7 @@ def _intake_new_complaints(inbound_ids: list[int]) -> list[int]:
     shadows = [shadow_draft(row.channel, author) for row, author in zip(fresh, authors)]
     texts = [(title_of(row, author.display_name or author.handle), body_of(row))
              for row, author in zip(fresh, authors)]
-    rendered = [render_markdown(body) for _, body in texts]
+    rendered = [to_html(body) for _, body in texts]
     claimed = db.session.scalars(
         update(InboundMessage)
         .where(InboundMessage.id.in_([row.id for row in fresh]), InboundMessage.outcome == "")
