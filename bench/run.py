@@ -47,6 +47,7 @@ import bridge_bench  # noqa: E402
 import live_bench  # noqa: E402
 import load  # noqa: E402
 import loadgen  # noqa: E402
+import render_bench  # noqa: E402
 import search_bench  # noqa: E402
 
 THREAD_PAGE_TARGET = 0.5     # thread page rps / ceiling rps, at least
@@ -518,6 +519,9 @@ def main() -> int:
         ingest = (bridge_bench.for_make_bench(workdir, database_url, say)
                   if bridge_bench.enabled() else {"bridge_sqlite_deliveries": 0})
 
+        # The worst posts for the markdown renderer (issue 14), in-process.
+        render = render_bench.measure(say)
+
         thread, ceiling = results["thread_page"], results["ceiling"]
         home, deep = results["home_page"], results["deep_page"]
         member_page, member_home = results["thread_page_member"], results["home_page_member"]
@@ -574,6 +578,7 @@ def main() -> int:
                 summary[f"{name}_p99_ms"] = r.p99_ms
         for name in results:
             summary[f"{'vote' if name == 'votes' else name}_cpu_ms"] = cpu_ms[name]
+        summary.update(render)
         summary.update({
             "thread_page_cpu_ratio": cpu_ratio, "thread_page_member_cpu_ratio": member_cpu_ratio,
             "thread_page_ratio_target_met": thread_ratio is not None and thread_ratio >= THREAD_PAGE_TARGET,

@@ -7,8 +7,10 @@ from flask import Flask
 
 from community.models.bridge import CHANNEL_KINDS
 from community.services import accounts, bridge, demo, reputation
+from community.services import audit as audit_service
 from community.services import search as search_service
 from community.services.errors import DomainError
+from community.services.moderation import suspensions
 from community.workers import bridge as bridge_workers
 from community.workers import mailer
 
@@ -28,6 +30,35 @@ def create_user(username: str, email: str, password: str, role: str) -> None:
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
+
+
+@users.command("suspend")
+@click.argument("username")
+@click.option("--until", "until", metavar="DATE", help="ISO date or datetime (UTC) it ends.")
+@click.option("--indefinitely", is_flag=True, help="No end date.")
+@click.option("--reason", required=True, help="Why; the user is told.")
+def suspend_user(username: str, until: str | None, indefinitely: bool, reason: str) -> None:
+    """Suspend an account: users suspend NAME --until 2030-01-31 --reason R (or --indefinitely)."""
+    if (until is None) == (not indefinitely):
+        raise click.UsageError("Give exactly one of --until DATE and --indefinitely.")
+    try:
+        user = suspensions.suspend(None, suspensions.user_by_name(username),
+                                   None if indefinitely else suspensions.parse_until(until), reason)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"Suspended {user.username} (id {user.id}) " +
+               ("with no end date." if indefinitely else f"until {user.suspended_until:%Y-%m-%d %H:%M} UTC."))
+
+
+@users.command("unsuspend")
+@click.argument("username")
+def unsuspend_user(username: str) -> None:
+    """End an account's suspension now."""
+    try:
+        user = suspensions.unsuspend(None, suspensions.user_by_name(username))
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"Unsuspended {user.username} (id {user.id}).")
 
 
 demo_group = click.Group("demo", help="Demo data.")
@@ -186,6 +217,30 @@ def run_worker(once: bool) -> None:
     bridge_workers.run_sender_forever()
 
 
+audit_group = click.Group("audit", help="The audit log of staff actions.")
+
+
+@audit_group.command("list")
+@click.option("--actor", default=None, help="Username or id of who acted.")
+@click.option("--action", default=None, help="e.g. thread.lock, post.hide, user.suspend.")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="On or after this day (UTC).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+def list_audit(actor: str | None, action: str | None, since: str | None, limit: int) -> None:
+    """Audit entries, newest first: when, who, what, target, reason."""
+    try:
+        page = audit_service.search(None, actor=actor, action=action, since=since, limit=limit,
+                                    command_line=True)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    for entry in page.items:
+        who = entry.actor.username if entry.actor else "system"
+        reason = f": {entry.reason}" if entry.reason else ""
+        click.echo(f"{entry.created_at:%Y-%m-%d %H:%M} #{entry.id} {who} {entry.action} "
+                   f"{entry.target_kind} {entry.target_id}{reason}")
+    if not page.items:
+        click.echo("No audit entries match.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_group)
@@ -193,3 +248,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(search_group)
     app.cli.add_command(notifications_group)
     app.cli.add_command(bridge_group)
+    app.cli.add_command(audit_group)

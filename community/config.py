@@ -52,9 +52,17 @@ DEFAULTS: dict[str, Any] = {
     # the longer wait once a burst is under way (its last write had 10 threads or more).
     "SEARCH_INDEX_GATHER_SECONDS": 0.1,
     "SEARCH_INDEX_GATHER_MAX_SECONDS": 2.0,
+    # Each server process, at its first request, compares the index with the database in the
+    # background and re-indexes what a crash left missing or stale (a full read of the threads).
+    "SEARCH_RECONCILE_AT_START": True,
     # The notifications worker likewise writes a burst of events' notifications at once.
     "NOTIFY_GATHER_SECONDS": 0.05,
     "NOTIFY_GATHER_MAX_SECONDS": 1.0,
+    # Notifications owed by committed changes are rows until written. A server process takes up,
+    # at its first request and this often, rows no process took this long after their commit
+    # (their process died); None: no such rounds. A worker's claim on rows lasts the lease.
+    "NOTIFY_RECOVERY_SECONDS": 10.0,
+    "NOTIFY_LEASE_SECONDS": 60.0,
     # The bridge intake thread likewise gathers a burst of deliveries to take them in together.
     "BRIDGE_INTAKE_GATHER_SECONDS": 0.05,
     "BRIDGE_INTAKE_GATHER_MAX_SECONDS": 0.3,
@@ -67,20 +75,39 @@ DEFAULTS: dict[str, Any] = {
     "BODY_MAX": 30_000,
     "COMMENT_MAX": 2_000,
     "TAGS_MAX": 5,
-    # Privileges by reputation.
-    "REPUTATION_EDIT_OTHERS": 1000,
-    "REPUTATION_DOWNVOTE": 50,
-    # Points per reputation event (services/reputation.py DEFAULT_POINTS), e.g. {"answer.upvoted": 8}.
-    "REPUTATION_POINTS": {},
-    # Ranks as [[threshold, name], ...], lowest first.
-    "RANKS": [[1, "Newcomer"], [50, "Contributor"], [200, "Helper"], [1000, "Expert"], [5000, "Guru"]],
-    # Notification email through SMTP; no MAIL_SERVER means no email is sent (in-app only).
     # Hosts whose images show inline in posts (`*.example.com` takes its subdomains too); an image
     # from any other host becomes a link to it, so reading a post tells no outside host who reads.
     "IMAGE_HOSTS": [],
     # A long post (over community.render.INLINE_MAX characters) still unrendered after this many
     # seconds is shown as typed, escaped, and its renderer's process is killed.
     "RENDER_TIME_LIMIT_SECONDS": 2.0,
+    # Privileges by reputation.
+    "REPUTATION_EDIT_OTHERS": 1000,
+    "REPUTATION_DOWNVOTE": 50,
+    # Moderation: open spam/abusive flags from this many distinct members hide a post or comment
+    # at once, pending review; a flagger with at least MODERATION_FLAG_WEIGHT_REPUTATION counts
+    # twice (None: everyone counts once).
+    "MODERATION_AUTO_HIDE_FLAGS": 3,
+    "MODERATION_FLAG_WEIGHT_REPUTATION": None,
+    # New accounts (both: reputation below this, younger than this many hours) may put at most
+    # MODERATION_NEW_ACCOUNT_LINKS links and no images in a post, post at RATELIMIT_POST_NEW,
+    # and have every post scored by the spam checker.
+    "MODERATION_NEW_ACCOUNT_REPUTATION": 10,
+    "MODERATION_NEW_ACCOUNT_HOURS": 24,
+    "MODERATION_NEW_ACCOUNT_LINKS": 2,
+    "RATELIMIT_POST_NEW": "5 per minute;30 per hour",
+    # The spam checker ("local": rules below, no network; "off"): a new account's post scoring
+    # above the threshold is held for a moderator. Domains match their subdomains too; words
+    # match whole words, case-blind.
+    "MODERATION_SPAM_CHECKER": "local",
+    "MODERATION_SPAM_THRESHOLD": 5.0,
+    "MODERATION_BANNED_DOMAINS": [],
+    "MODERATION_BANNED_WORDS": [],
+    # Points per reputation event (services/reputation.py DEFAULT_POINTS), e.g. {"answer.upvoted": 8}.
+    "REPUTATION_POINTS": {},
+    # Ranks as [[threshold, name], ...], lowest first.
+    "RANKS": [[1, "Newcomer"], [50, "Contributor"], [200, "Helper"], [1000, "Expert"], [5000, "Guru"]],
+    # Notification email through SMTP; no MAIL_SERVER means no email is sent (in-app only).
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,          # STARTTLS after connecting
@@ -112,6 +139,11 @@ DEFAULTS: dict[str, Any] = {
     # past either, even the right code is refused until the hour has passed.
     "BRIDGE_LINK_FAILURES_PER_IDENTITY": 5,
     "BRIDGE_LINK_FAILURES_PER_CHANNEL": 50,
+    # Messages WhatsApp, Messenger and Instagram date longer ago than this are kept for staff,
+    # not taken in (outcome too_old): the platforms redeliver for a few days at most. 0: no limit.
+    "BRIDGE_MAX_MESSAGE_AGE_HOURS": 24 * 7,
+    # Let admins aim outbound requests (channel APIs, callbacks) at loopback and private networks.
+    "WEBHOOKS_ALLOW_PRIVATE_TARGETS": False,
     # Public base URL used in links sent outside the site (emails, social replies).
     "BASE_URL": "http://127.0.0.1:5000",
 }

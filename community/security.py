@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from community.extensions import limiter, login_manager
 from community.services import accounts, sessions
+from community.services.moderation import limits
 
 # No inline script or style anywhere; images only from the site and its IMAGE_HOSTS (the
 # renderer turns other images into links, and this keeps out any stored before a host left).
@@ -48,6 +49,13 @@ def rate_limit_key() -> str:
     """Limits follow the account when there is one, else the client address."""
     actor = current_actor()
     return f"user:{actor.id}" if actor is not None else f"ip:{get_remote_address()}"
+
+
+def post_rate_limit() -> str:
+    """The posting limit for this request's actor: new accounts (services/moderation/limits.py)
+    get RATELIMIT_POST_NEW, everyone else RATELIMIT_POST."""
+    new = limits.is_new(current_actor())
+    return current_app.config["RATELIMIT_POST_NEW" if new else "RATELIMIT_POST"]
 
 
 def _login_target() -> str:

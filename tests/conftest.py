@@ -84,13 +84,25 @@ def app(tmp_path_factory):
         "RATELIMIT_SIGNUP": "1000 per minute",
         "RATELIMIT_LOGIN": "1000 per minute",
         "RATELIMIT_POST": "1000 per minute",
+        "RATELIMIT_POST_NEW": "1000 per minute",
+        # Factory users are minutes old with reputation 1: new accounts, whose links, images and
+        # posts the moderation rules limit and screen. No account is new here; tests/moderation
+        # turns the rule on where it tests it.
+        "MODERATION_NEW_ACCOUNT_HOURS": 0,
         "BASE_URL": "http://localhost",
         # Still scrypt, with a small work factor so hundreds of test users cost little.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SEARCH_BACKEND": "memory",
+        # Recovery after a crash runs in real server processes (tests/workers/
+        # test_crash_recovery.py); here it would index and notify behind the tests' backs.
+        "SEARCH_RECONCILE_AT_START": False,
+        "NOTIFY_RECOVERY_SECONDS": None,
         # Webhook tests look at the threads right after the delivery; test_intake.py covers
         # the background intake that production uses.
         "BRIDGE_INTAKE": "inline",
+        # The fake channel APIs and partners listen on 127.0.0.1; tests/bridge/test_outbound.py
+        # turns this off to prove such addresses are refused.
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True,
         "SERVER_NAME": None,
     })
     with app.app_context():

@@ -108,6 +108,8 @@ class Setting:
     secret: bool = False
     required: bool = True
     default: str | None = None
+    # An address the server requests (api_base, callback_url): http(s), public addresses only.
+    url: bool = False
 
 
 class ChannelAdapter(Protocol):
@@ -126,6 +128,9 @@ class ChannelAdapter(Protocol):
     # How a message with no reply_to joins a thread: "open" (same chat while the thread is open),
     # "always" (same public conversation) or "never".
     joins_conversation: str
+    # Events dated more than BRIDGE_MAX_MESSAGE_AGE_HOURS ago are kept for staff, not taken in:
+    # the platform redelivers for a few days at most, so an older one is a replay.
+    ages_out: bool
 
     def verify(self, request: WebhookRequest) -> None: ...
     def handshake(self, args: Mapping[str, str]) -> str | None: ...
@@ -163,6 +168,9 @@ def adapter_class(kind: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def adapter_for(kind: str, settings: Mapping[str, Any], cursor: Mapping[str, Any] | None = None):
-    """The adapter for a channel, built from copies of its settings (and poll cursor)."""
-    return adapter_class(kind)(dict(settings), dict(cursor or {}))
+def adapter_for(kind: str, settings: Mapping[str, Any], cursor: Mapping[str, Any] | None = None,
+                *, private_targets: bool = False):
+    """The adapter for a channel, built from copies of its settings (and poll cursor). It
+    requests public addresses only, unless `private_targets` (WEBHOOKS_ALLOW_PRIVATE_TARGETS)."""
+    return adapter_class(kind)(dict(settings), dict(cursor or {}),
+                               private_targets=private_targets)

@@ -44,24 +44,26 @@ class GenericAdapter(BaseAdapter):
     kind = "generic"
     SETTINGS = (
         Setting("secret", "shared secret for signatures, both ways", secret=True),
-        Setting("callback_url", "where replies are POSTed"),
+        Setting("callback_url", "where replies are POSTed", url=True),
         Setting("lookup_url", "GET ?idempotency_key=... finds a reply already posted",
-                required=False),
+                required=False, url=True),
         Setting("limit", "longest reply in characters", required=False, default="4096"),
     )
     idempotent = True
 
-    def __init__(self, settings: Mapping[str, Any], cursor: Mapping[str, Any]) -> None:
-        super().__init__(settings, cursor)
+    def __init__(self, settings: Mapping[str, Any], cursor: Mapping[str, Any],
+                 **options: Any) -> None:
+        super().__init__(settings, cursor, **options)
         self.limit = int(self.setting("limit"))
 
     def verify(self, request: WebhookRequest) -> None:
-        stamp = header(request, "X-Bridge-Timestamp")
-        if not stamp or not stamp.strip().isdigit():
+        stamp = (header(request, "X-Bridge-Timestamp") or "").strip()
+        # ASCII digits, and few: isdigit() also takes "²", and int() refuses 4,300+ digits.
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
             raise SignatureError("missing or malformed X-Bridge-Timestamp")
         if abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
             raise SignatureError("timestamp more than 5 minutes off")
-        expected = hmac_sha256(self.settings.get("secret") or "", stamp.strip().encode() + b"." +
+        expected = hmac_sha256(self.settings.get("secret") or "", stamp.encode() + b"." +
                                request.body)
         if not self.settings.get("secret"):
             raise SignatureError("channel has no secret configured")
@@ -77,7 +79,7 @@ class GenericAdapter(BaseAdapter):
         return [self._activity(item) for item in items]
 
     def _activity(self, item: dict[str, Any]) -> NormalizedMessage:
-        kind = TYPES.get(item.get("type", "message"))
+        kind = TYPES.get(item.get("type", "message")) if _text(item.get("type", "")) else None
         if kind is None:
             raise PayloadError(f"unknown activity type {item.get('type')!r}")
         external_id = item.get("id")
@@ -91,6 +93,8 @@ class GenericAdapter(BaseAdapter):
         media = item.get("media") or []
         if not isinstance(media, list):
             raise PayloadError("media is a list of {url, type}")
+        if not (_text(item.get("status")) and _text(item.get("error"))):
+            raise PayloadError("status and error are strings")
         return NormalizedMessage(
             kind=kind,
             external_id=str(external_id) if kind == MESSAGE else f"{kind}:{external_id}",
@@ -131,6 +135,10 @@ class GenericAdapter(BaseAdapter):
                            params={"idempotency_key": reply.idempotency_key})
         found = answer.get("id") if isinstance(answer, dict) else None
         return str(found) if found else None
+
+
+def _text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
 
 
 def _optional(value: Any) -> str | None:

@@ -24,10 +24,10 @@ from community.bridge import (
     PollResult,
     Reply,
     SendError,
-    SendUncertain,
     Setting,
 )
-from community.bridge.base import PolledAdapter, dicts, load_json, number, timestamp
+from community.bridge.base import (PolledAdapter, dicts, load_json, number, timestamp,
+                                   unexpected_answer)
 from community.bridge.text import URL_RE, fit, links_as_23, plain_text
 
 PAGE_SIZE = 40
@@ -47,7 +47,7 @@ LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.-]+(?:@[\w.-]+)?(?=\s|$))+\s*")
 class MastodonAdapter(PolledAdapter):
     kind = "mastodon"
     SETTINGS = (
-        Setting("api_base", "the instance's address, e.g. https://mastodon.social"),
+        Setting("api_base", "the instance's address, e.g. https://mastodon.social", url=True),
         Setting("access_token", "access token of our account with read:notifications and "
                 "write:statuses", secret=True),
         Setting("account_id", "our account's id on the instance"),
@@ -64,8 +64,9 @@ class MastodonAdapter(PolledAdapter):
     # other replies to that same status (`conversation` is what it replies to).
     joins_conversation = "always"
 
-    def __init__(self, settings: Mapping[str, Any], cursor: Mapping[str, Any]) -> None:
-        super().__init__(settings, cursor)
+    def __init__(self, settings: Mapping[str, Any], cursor: Mapping[str, Any],
+                 **options: Any) -> None:
+        super().__init__(settings, cursor, **options)
         self.limit = int(number(self.settings.get("char_limit"), 500))
 
     def _headers(self) -> dict[str, str]:
@@ -169,7 +170,7 @@ class MastodonAdapter(PolledAdapter):
             json={"status": status, "in_reply_to_id": reply.in_reply_to,
                   "visibility": visibility})
         if not isinstance(answer, dict) or not answer.get("id"):
-            raise SendUncertain(f"unexpected answer from Mastodon: {str(answer)[:200]}")
+            raise unexpected_answer("Mastodon", answer)
         return str(answer["id"])
 
     def lookup(self, reply: Reply) -> str | None:

@@ -50,10 +50,13 @@ from community.bridge.base import (
     BaseAdapter,
     Response,
     dicts,
+    graph_error,
+    graph_error_codes,
     hmac_sha256,
     hub_handshake,
     load_json,
     timestamp,
+    unexpected_answer,
     verify_hub_signature,
 )
 from community.bridge.text import count_chars, count_utf8_bytes
@@ -76,9 +79,10 @@ class MetaMessagingAdapter(BaseAdapter):
         Setting("page_access_token", "page access token for the Send API", secret=True),
         Setting("page_id", "our own Page id (Instagram: the professional account id), to "
                 "tell our messages from the customer's"),
-        Setting("api_base", "Graph API base URL", required=False, default=GRAPH),
+        Setting("api_base", "Graph API base URL", required=False, default=GRAPH, url=True),
     )
     reply_window = timedelta(hours=24)
+    ages_out = True
     # Whether the Send API takes `"reply_to": {"mid": ...}` to quote the customer's message.
     quotes_reply = False
 
@@ -212,20 +216,19 @@ class MetaMessagingAdapter(BaseAdapter):
             raise SendUncertain(_redact(str(exc), token)) from None
         message_id = answer.get("message_id") if isinstance(answer, dict) else None
         if not message_id:
-            raise SendUncertain(f"unexpected answer from the Send API: {str(answer)[:200]}")
+            raise unexpected_answer("the Send API", answer)
         return str(message_id)
 
     def refine_error(self, response: Response, error: SendError) -> SendError:
-        """Meta signals rate limits with error codes in 400/403 bodies, not with HTTP 429."""
-        try:
-            detail = response.json().get("error")
-        except (ValueError, AttributeError):
-            return error
-        if not isinstance(detail, dict) or not error.permanent:
-            return error
-        if detail.get("is_transient") is True or detail.get("code") in TRANSIENT_CODES:
-            return SendError(str(error), retry_after=error.retry_after or _usage_wait(response))
-        return error
+        """Meta signals rate limits with error codes in 400/403 bodies, not with HTTP 429; the
+        codes (not the message) go into the error for staff."""
+        detail = graph_error(response)
+        message = str(error) + graph_error_codes(detail)
+        code = detail.get("code")
+        if error.permanent and (detail.get("is_transient") is True or (
+                isinstance(code, int) and code in TRANSIENT_CODES)):
+            return SendError(message, retry_after=error.retry_after or _usage_wait(response))
+        return SendError(message, permanent=error.permanent, retry_after=error.retry_after)
 
 
 class MessengerAdapter(MetaMessagingAdapter):

@@ -42,7 +42,8 @@ from community.bridge import (
     SignatureError,
     WebhookRequest,
 )
-from community.bridge.base import BaseAdapter, Response, header, load_json, timestamp
+from community.bridge.base import (BaseAdapter, Response, header, load_json, timestamp,
+                                   unexpected_answer)
 from community.bridge.text import count_utf16_units
 
 API = "https://api.telegram.org"
@@ -57,7 +58,7 @@ class TelegramAdapter(BaseAdapter):
         Setting("secret_token", "the secret_token given to setWebhook (Telegram sends it in "
                 "X-Telegram-Bot-Api-Secret-Token)", secret=True),
         Setting("bot_token", "the bot's token from @BotFather, for sending", secret=True),
-        Setting("api_base", "Bot API base URL", required=False, default=API),
+        Setting("api_base", "Bot API base URL", required=False, default=API, url=True),
     )
     limit = 4096
     measure = staticmethod(count_utf16_units)
@@ -165,7 +166,7 @@ class TelegramAdapter(BaseAdapter):
             payload["message_thread_id"] = reply.extra["message_thread_id"]
         result = self._post("sendMessage", payload)
         if not isinstance(result, dict) or not _is_int(result.get("message_id")):
-            raise SendUncertain(f"unexpected answer from Telegram: {str(result)[:200]}")
+            raise unexpected_answer("Telegram", result)
         sent_in = (result.get("chat") or {}).get("id", chat)
         return f"{sent_in}:{result['message_id']}"
 
@@ -202,8 +203,12 @@ def _error(answer: dict[str, Any], permanent: bool) -> SendError:
     wait = parameters.get("retry_after")
     wait = float(wait) if isinstance(wait, (int, float)) and not isinstance(wait, bool) else None
     transient = wait is not None or code == 429 or (_is_int(code) and code >= 500)
-    message = f"Telegram error {code}: {str(answer.get('description') or answer)[:300]}"
-    if parameters.get("migrate_to_chat_id"):
+    # The Bot API's own one-line description ("Forbidden: bot was blocked by the user"), never
+    # the rest of the answer.
+    description = answer.get("description")
+    message = f"Telegram error {code if _is_int(code) else '(no code)'}" + (
+        f": {description[:200]}" if isinstance(description, str) and description else "")
+    if _is_int(parameters.get("migrate_to_chat_id")):
         message += f" (the group is now chat {parameters['migrate_to_chat_id']})"
     return SendError(message, permanent=permanent and not transient, retry_after=wait)
 

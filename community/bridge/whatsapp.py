@@ -22,11 +22,12 @@ from community.bridge import (
     NormalizedMessage,
     PayloadError,
     Reply,
-    SendUncertain,
+    SendError,
     Setting,
     WebhookRequest,
 )
-from community.bridge.base import (BaseAdapter, dicts, hub_handshake, load_json, timestamp,
+from community.bridge.base import (BaseAdapter, Response, dicts, graph_error, graph_error_codes,
+                                   hub_handshake, load_json, timestamp, unexpected_answer,
                                    verify_hub_signature)
 
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -40,10 +41,11 @@ class WhatsAppAdapter(BaseAdapter):
         Setting("verify_token", "token Meta echoes in the subscription check", secret=True),
         Setting("access_token", "system-user access token for sending", secret=True),
         Setting("phone_number_id", "the business phone number id replies are sent from"),
-        Setting("api_base", "Graph API base URL", required=False, default=GRAPH),
+        Setting("api_base", "Graph API base URL", required=False, default=GRAPH, url=True),
     )
     limit = 4096
     reply_window = timedelta(hours=24)
+    ages_out = True
 
     def verify(self, request: WebhookRequest) -> None:
         verify_hub_signature(request, self.settings.get("app_secret"))
@@ -137,6 +139,11 @@ class WhatsAppAdapter(BaseAdapter):
             return str(part.get("emoji") or ""), ()
         return "", ()
 
+    def refine_error(self, response: Response, error: SendError) -> SendError:
+        """The Graph API's error numbers (131030: not an allowed recipient...), for staff."""
+        return SendError(str(error) + graph_error_codes(graph_error(response)),
+                         permanent=error.permanent, retry_after=error.retry_after)
+
     def send(self, reply: Reply) -> str:
         answer = self.call(
             "POST", f"{self.api_base}/{self.setting('phone_number_id')}/messages",
@@ -148,6 +155,6 @@ class WhatsAppAdapter(BaseAdapter):
         try:
             return str(answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
-            raise SendUncertain(f"unexpected answer from WhatsApp: {str(answer)[:200]}") from None
+            raise unexpected_answer("WhatsApp", answer) from None
 
 

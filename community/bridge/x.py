@@ -26,10 +26,9 @@ from community.bridge import (
     PollResult,
     Reply,
     SendError,
-    SendUncertain,
     Setting,
 )
-from community.bridge.base import PolledAdapter, dicts, load_json, timestamp
+from community.bridge.base import PolledAdapter, dicts, load_json, timestamp, unexpected_answer
 from community.bridge.text import URL_RE, x_weighted_length
 
 API = "https://api.x.com"
@@ -50,7 +49,7 @@ class XAdapter(PolledAdapter):
         Setting("user_id", "our account's numeric user id"),
         Setting("bearer_token", "token for reading timelines (app-only bearer token); "
                 "defaults to access_token", secret=True, required=False),
-        Setting("api_base", "X API base URL", required=False, default=API),
+        Setting("api_base", "X API base URL", required=False, default=API, url=True),
         Setting("poll_seconds", "seconds between polls", required=False, default="60"),
     )
     limit = 280
@@ -170,7 +169,7 @@ class XAdapter(PolledAdapter):
             json={"text": reply.text, "reply": {"in_reply_to_tweet_id": reply.in_reply_to}})
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or not data.get("id"):
-            raise SendUncertain(f"unexpected answer from X: {str(answer)[:200]}")
+            raise unexpected_answer("X", answer)
         return str(data["id"])
 
     def lookup(self, reply: Reply) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from community.models.base import Timestamped, db, utcnow
 from community.models.threads import Post, Thread
@@ -58,6 +59,8 @@ class ExternalIdentity(Timestamped, db.Model):
     linked_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     linked_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
+    # Blocked by a moderator: its messages are kept for staff but make no threads and no acks.
+    is_blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     channel: Mapped[Channel] = relationship()
     shadow_user: Mapped[User] = relationship(foreign_keys=[shadow_user_id])
@@ -113,7 +116,10 @@ class InboundMessage(db.Model):
     sent_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     payload: Mapped[str] = mapped_column(Text, deferred=True)  # the raw delivery, as received
-    # What became of it: thread (new), joined, staff_reply, edited, hidden, status, linked, ignored.
+    # What became of it: thread (new), joined, staff_reply, edited, hidden, status, linked, ignored,
+    # too_old (dated before the channel's message-age window: kept, never taken in), blocked
+    # (its identity is blocked by a moderator: kept for staff, no thread and no acknowledgement),
+    # held (a new shadow account's thread held by the spam checker; no acknowledgement).
     outcome: Mapped[str] = mapped_column(String(16), default="", index=True)
     error: Mapped[str] = mapped_column(Text, default="")  # why intake failed, for staff
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"),

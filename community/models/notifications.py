@@ -1,10 +1,12 @@
-"""Notifications (what a user is told) and subscriptions (the threads a user follows)."""
+"""Notifications (what a user is told), subscriptions (the threads a user follows), and the
+notifications still owed for committed changes."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.base import Timestamped, db
@@ -12,8 +14,11 @@ from community.models.threads import Comment, Post, Thread
 from community.models.users import User
 
 # Why a user is told: someone answered or commented on their post, accepted or endorsed their
-# answer, mentioned them, or something happened on a thread they follow.
-NOTIFICATION_KINDS = ("answer", "comment", "accepted", "endorsed", "mention", "activity")
+# answer, mentioned them, or something happened on a thread they follow; or a moderator agreed
+# with or dismissed their flag.
+FLAG_OUTCOME_KINDS = ("flag_agreed", "flag_dismissed")
+NOTIFICATION_KINDS = ("answer", "comment", "accepted", "endorsed", "mention", "activity",
+                      *FLAG_OUTCOME_KINDS)
 # How a user wants email: one per notification, one digest a day, or none.
 EMAIL_MODES = ("immediately", "daily", "never")
 
@@ -56,3 +61,22 @@ class Notification(Timestamped, db.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class OwedNotification(Timestamped, db.Model):
+    """A committed event whose notifications are not written yet: inserted in the event's own
+    transaction, deleted in the one that writes its notifications, so a crash in between
+    leaves the row for another round rather than forgetting it (services/notifications/owed.py).
+
+    A worker claims a row for `claimed_until` under a token of its own (`claimed_by`); a row
+    whose claim ran out is from a worker that died or gave up, and may be claimed again.
+    """
+
+    __tablename__ = "owed_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]

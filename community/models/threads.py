@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from community.models.base import Timestamped, db, utcnow
 from community.models.users import User
@@ -54,6 +55,12 @@ class Thread(Timestamped, db.Model):
     source_url: Mapped[str | None] = mapped_column(String(500))
     is_locked: Mapped[bool] = mapped_column(default=False)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    # Why a moderator hid or locked it (shown to staff and its author, and on a locked page).
+    hidden_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    locked_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Closed as a duplicate of another thread, or merged into one (its URL then redirects).
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -61,6 +68,8 @@ class Thread(Timestamped, db.Model):
     posts: Mapped[list[Post]] = relationship(
         back_populates="thread", foreign_keys="Post.thread_id", order_by="Post.id",
         cascade="all, delete-orphan")
+    duplicate_of: Mapped[Thread | None] = relationship(remote_side=[id],
+                                                       foreign_keys=[duplicate_of_id])
 
     @property
     def question(self) -> Post:
@@ -104,6 +113,9 @@ class Post(Timestamped, db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     score: Mapped[int] = mapped_column(default=0)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    hidden_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Held for review (the spam checker): seen by its author and staff only until approved.
+    is_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
     endorsed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     endorsed_at: Mapped[datetime | None]
     edited_at: Mapped[datetime | None]
@@ -158,6 +170,7 @@ class Comment(Timestamped, db.Model):
     body_source: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    hidden_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     post: Mapped[Post] = relationship(back_populates="comments")
     author: Mapped[User] = relationship()

@@ -12,6 +12,8 @@ from community.models.base import Timestamped, db, utcnow
 
 ROLES = ("member", "staff", "moderator", "admin")
 STAFF_ROLES = frozenset({"staff", "moderator", "admin"})
+# suspended_until for a suspension with no end date.
+SUSPENDED_INDEFINITELY = datetime(9999, 12, 31)
 
 
 class User(UserMixin, Timestamped, db.Model):
@@ -28,7 +30,9 @@ class User(UserMixin, Timestamped, db.Model):
     reputation_total: Mapped[int] = mapped_column(default=0, index=True)
     locale: Mapped[str | None] = mapped_column(String(16))
     bio: Mapped[str] = mapped_column(Text, default="")
+    # Suspended while this lies ahead; SUSPENDED_INDEFINITELY for no end date.
     suspended_until: Mapped[datetime | None]
+    suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     last_seen_at: Mapped[datetime | None]
     # Email for notifications: "immediately", "daily" (a digest) or "never" (models/notifications.py).
     email_notifications: Mapped[str] = mapped_column(String(12), default="daily",

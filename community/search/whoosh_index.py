@@ -12,6 +12,7 @@ import functools
 import gc
 import html
 import os
+import re
 import shutil
 import threading
 import warnings
@@ -23,9 +24,10 @@ from typing import Callable, Iterable
 from whoosh import writing
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.qparser import (FuzzyTermPlugin, MultifieldParser, OperatorsPlugin, PrefixPlugin,
-                            QueryParser, SingleQuotePlugin, WildcardPlugin)
+                            QueryParser, SingleQuotePlugin, WildcardPlugin, syntax)
 from whoosh.reading import ReaderClosed
-from whoosh.query import And, DateRange, NullQuery, Or, Phrase, Prefix, Term
+from whoosh.query import And, DateRange, FuzzyTerm, NullQuery, Or, Phrase, Prefix, Term
+from whoosh.spelling import Correction
 
 from community.search.analysis import analyzer, spelling_analyzer, tags_analyzer
 from community.search.documents import SearchDocument
@@ -43,6 +45,7 @@ SOLVED_BOOST = 1.6
 RERANK_DEPTH = 60
 WRITE_TIMEOUT = 30.0
 SIMILAR_TERMS = 12
+MAX_EDITS = 2                # word~9 asks for 9 edits, which matches nearly every term: slow
 # The name the index is written under. Whoosh keeps the schema (analyzers included) inside the
 # index, so a change to _schema() or to analysis.py reaches an existing index only when it is
 # recreated: bump the version with such a change, and on_disk finds no index by the new name,
@@ -85,8 +88,33 @@ def _plain_syntax(parser):
     for plugin in (WildcardPlugin, SingleQuotePlugin, OperatorsPlugin):
         parser.remove_plugin_class(plugin)
     parser.add_plugin(PrefixPlugin())
-    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(_FuzzyTerms())
     return parser
+
+
+class _FuzzyTerms(FuzzyTermPlugin):
+    """word~ as Whoosh parses it, without its crash (issue 14): "a~", "~~" or "-~" name a word
+    the analyzer drops (a stop word, punctuation), which Whoosh then fails to make fuzzy."""
+
+    class FuzzyTermNode(FuzzyTermPlugin.FuzzyTermNode):
+        def query(self, parser):
+            q = syntax.TextNode.query(self, parser)
+            if isinstance(q, FuzzyTerm):  # (a word the analyzer splits stays plain words)
+                q.maxdist = min(self.maxdist, MAX_EDITS)
+                q.prefixlength = min(self.prefixlength, len(q.text))  # "ab~/6" failed too
+            return q
+
+
+def _parse_safely(parser, text: str):
+    """Whoosh's parse, or the text as plain words where its parser fails on what was typed:
+    search syntax is a convenience, and a typo in it is no reason to find nothing."""
+    try:
+        return parser.parse(text)
+    except Exception:  # the parser is third-party code fed arbitrary text
+        return parser.parse(" ".join(_WORD.findall(text)))
+
+
+_WORD = re.compile(r"\w+")
 
 
 def _naive(moment: datetime) -> datetime:
@@ -292,15 +320,15 @@ class WhooshIndex:
         words = text.split()
         last = words[-1] if words else ""
         if not (last.isalnum() and len(last) >= 3 and text.count('"') % 2 == 0):
-            return self._parser.parse(text)
+            return _parse_safely(self._parser, text)
         # Only the last word gets the alternative. (Or-ing the whole query with a copy of itself
         # ending in word* did every other word's work twice, and counting the hits three times.)
-        word = self._parser.parse(last)
+        word = _parse_safely(self._parser, last)
         if word is not NullQuery:  # not a stop word
-            word = Or([word, self._parser.parse(last.lower() + "*")])
+            word = Or([word, _parse_safely(self._parser, last.lower() + "*")])
         if len(words) == 1:
             return word
-        return And([self._parser.parse(" ".join(words[:-1])), word]).normalize()
+        return And([_parse_safely(self._parser, " ".join(words[:-1])), word]).normalize()
 
     def _fresh_on_closed(method):
         """Run a read again on a new searcher if its readers were closed, or a concurrent commit
@@ -327,7 +355,7 @@ class WhooshIndex:
             if total:
                 return Results(hits, total)
             # Nothing found: suggest the nearest real words the index has ("did you mean").
-            corrected = searcher.correct_query(self._words.parse(text), text).string
+            corrected = _correction(searcher, _parse_safely(self._words, text), text)
             if corrected == text:
                 return Results([], 0)
             hits, total = self._run(searcher, self._parse(corrected), query)
@@ -399,6 +427,21 @@ class WhooshIndex:
         return Drift(missing=sorted(set(wanted) - set(indexed)),
                      extra=sorted(set(indexed) - set(wanted)),
                      stale=sorted(i for i in set(wanted) & set(indexed) if wanted[i] != indexed[i]))
+
+
+def _correction(searcher, parsed, text: str) -> str:
+    """`text` with its misspelt words replaced by the nearest the index knows ("did you mean").
+
+    Whoosh writes the correction back into the text at each word's place, and fails on a word
+    the analyzer splits in several ("%FF%FE", an address), whose parts have no place: those
+    parts keep their spelling. Queries Whoosh cannot correct at all (a range, say) get none."""
+    try:
+        correction = searcher.correct_query(parsed, "")
+    except Exception:  # third-party code on arbitrary queries; a suggestion is a nicety
+        return text
+    placed = [token for token in correction.tokens
+              if token.startchar is not None and token.endchar is not None]
+    return Correction(parsed, text, correction.query, placed).string
 
 
 def _highlight_terms(searcher, parsed) -> dict[str, tuple[frozenset, tuple]]:

@@ -19,7 +19,7 @@ from community.extensions import db
 from community.models import ApiToken, User
 from community.models.base import MAX_ID, insert_rows
 from community.models.users import ROLES, STAFF_ROLES
-from community.services import events, permissions
+from community.services import audit, events, permissions
 from community.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from community.services.homoglyphs import looks_like
 from community.services.text import clean_text, is_encodable
@@ -236,6 +236,8 @@ def set_role(actor: User | None, user: User, role: str) -> User:
         permissions.require(actor, "user.set_role", user)
     if role not in ROLES:
         raise Invalid("role", "role.invalid", f"Role must be one of {', '.join(ROLES)}.")
+    audit.record(actor, "user.set_role", "user", user.id, before={"role": user.role},
+                 after={"role": role})
     user.role = role
     db.session.commit()
     return user

@@ -7,7 +7,7 @@ from sqlalchemy import update
 from community.extensions import db
 from community.models import Post, Thread, User
 from community.models.base import utcnow
-from community.services import events, permissions, reputation
+from community.services import audit, events, permissions, reputation
 from community.services.errors import Invalid
 from community.services.retry import LostRace, retry_on_conflict
 
@@ -101,6 +101,8 @@ def endorse(actor: User, post: Post) -> Post:
         raise Invalid("post_id", "endorse.not_an_answer", "Only answers can be endorsed.")
     if post.endorsed_by_id is None:
         _swap_endorsement(post, None, actor.id)
+        audit.record(actor, "post.endorse", "post", post.id, before={"endorsed_by_id": None},
+                     after={"endorsed_by_id": actor.id})
         reputation.record(post.author_id, reputation.ANSWER_ENDORSED, post.id, None)
         reputation.award_for_endorsement(post)
         events.publish("answer.endorsed", thread_id=post.thread_id, post_id=post.id,
@@ -116,6 +118,8 @@ def unendorse(actor: User, post: Post) -> Post:
     previous = post.endorsed_by_id
     if previous is not None:
         _swap_endorsement(post, previous, None)
+        audit.record(actor, "post.unendorse", "post", post.id,
+                     before={"endorsed_by_id": previous}, after={"endorsed_by_id": None})
         reputation.reverse(post.author_id, reputation.ANSWER_ENDORSED, post.id, None)
         events.publish("answer.unendorsed", thread_id=post.thread_id, post_id=post.id)
         db.session.commit()

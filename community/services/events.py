@@ -39,14 +39,23 @@ EVENT_NAMES = frozenset({
     "inbound.received",
     "outbox.queued",
     "identity.linked",
+    "notification.owed",
     "notification.created",
+    # Moderation (services/moderation*.py); the ones about a thread are in THREAD_EVENTS too.
+    "post.flagged", "flag.resolved", "post.hidden", "post.restored", "comment.hidden",
+    "comment.restored", "thread.hidden", "thread.restored", "thread.locked", "thread.unlocked",
+    "thread.closed", "thread.reopened", "thread.merged", "post.held", "post.approved",
+    "post.rejected", "user.suspended", "user.unsuspended",
 })
 
 # The events about one thread (their data has its `thread_id`): what search and cached pages follow.
 THREAD_EVENTS = frozenset({
     "thread.created", "thread.updated", "answer.created", "comment.created", "post.edited",
     "post.voted", "answer.accepted", "answer.unaccepted", "answer.endorsed",
-    "answer.unendorsed", "inbound.received",
+    "answer.unendorsed", "inbound.received", "post.hidden", "post.restored", "comment.hidden",
+    "comment.restored", "thread.hidden", "thread.restored", "thread.locked", "thread.unlocked",
+    "thread.closed", "thread.reopened", "thread.merged", "post.held", "post.approved",
+    "post.rejected",
 })
 
 _PENDING = "community.pending_events"
@@ -64,12 +73,20 @@ class Event:
 
 @dataclass(frozen=True)
 class _Subscription:
-    subscriber: Subscriber
+    subscriber: Callable[[Any], None]
     names: frozenset[str] | None  # None: every event
+    batch: bool = False  # the subscriber takes a list of events
 
     def __call__(self, item: Event) -> None:
         if self.names is None or item.name in self.names:
             self.subscriber(item)
+
+    def all(self, items: list[Event]) -> None:
+        if not self.batch:
+            for item in items:
+                self(item)
+        elif wanted := [item for item in items if self.names is None or item.name in self.names]:
+            self.subscriber(wanted)
 
 
 def publish(name: str, **data: Any) -> None:
@@ -87,21 +104,25 @@ def announce(name: str, **data: Any) -> None:
     _deliver(current_app.extensions.get(_EXTENSION, []), [Event(name, data)])
 
 
-def subscribe(app: Flask, subscriber: Subscriber, *, names: Collection[str] | None = None,
-              in_transaction: bool = False) -> None:
+def subscribe(app: Flask, subscriber: Callable[[Any], None], *,
+              names: Collection[str] | None = None, in_transaction: bool = False,
+              batch: bool = False) -> None:
     """Run `subscriber` for every event (or those in `names`) after the commit succeeded.
 
     With `in_transaction`, it runs just before the commit instead, inside the same transaction,
     and may write rows that must stand or fall with the change (the bridge's outbox: a reply
     owed to a customer must never be lost between a commit and a crash). Such a subscriber
-    raising aborts the commit.
+    raising aborts the commit. With `batch` as well, it is handed the transaction's events as
+    one list, so that a burst's rows are written in one statement.
     """
     unknown = set(names or ()) - EVENT_NAMES
     if unknown:
         raise ValueError(f"unknown events {sorted(unknown)}; add them to EVENT_NAMES")
+    if batch and not in_transaction:
+        raise ValueError("batch subscribers run in the transaction")
     key = _IN_TRANSACTION if in_transaction else _EXTENSION
     app.extensions.setdefault(key, []).append(
-        _Subscription(subscriber, frozenset(names) if names is not None else None))
+        _Subscription(subscriber, frozenset(names) if names is not None else None, batch))
 
 
 def unsubscribe(app: Flask, subscriber: Subscriber) -> None:
@@ -125,11 +146,11 @@ def _before_commit(session: Session) -> None:
     done = session.info.setdefault(_IN_TRANSACTION, 0)
     # Subscribers may publish further events; those are seen too (appended to `pending`).
     while done < len(pending):
-        item = pending[done]
-        done += 1
+        items = pending[done:]
+        done = len(pending)
         session.info[_IN_TRANSACTION] = done
-        for subscriber in subscribers:
-            subscriber(item)
+        for subscription in subscribers:
+            subscription.all(items)
 
 
 def _after_commit(session: Session) -> None:

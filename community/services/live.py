@@ -16,11 +16,12 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import Thread, User
 from community.models.base import MAX_ID
-from community.services import visibility
+from community.services import permissions, visibility
 from community.services.errors import Forbidden, Invalid, NotFound
 
 LISTS = "lists"
 TRIAGE = "triage"
+MODERATION = "moderation"  # the flag queue, for staff (services/moderation/queue.py)
 PUBLIC = "public"
 STAFF = "staff"
 
@@ -67,7 +68,10 @@ def rooms_to_join(viewer: User | None, target: Any) -> list[str]:
         if not _is_staff(viewer):
             raise Forbidden("staff.required", "Only staff see the triage queue.")
         return [TRIAGE]
-    raise Invalid("room", "room.unknown", "room is lists or triage.")
+    if room == MODERATION:
+        permissions.require(viewer, "moderation.read")
+        return [MODERATION]
+    raise Invalid("room", "room.unknown", "room is lists, triage or moderation.")
 
 
 def audience(thread: Thread, *items: Any) -> str:

@@ -36,6 +36,7 @@ def encode_cursor(sort: str, key: Any, row_id: int) -> str:
 
 # Cursors are client input: ids and scores must fit a 32-bit column, times must carry a zone.
 _INT_LIMIT = 2**31
+CURSOR_MAX = 512  # ours are under 120 characters
 
 
 def _valid_int(value: Any) -> bool:
@@ -45,6 +46,8 @@ def _valid_int(value: Any) -> bool:
 def decode_cursor(cursor: str, sort: str, key_type: type) -> tuple[Any, int]:
     """Return (key, id) from a cursor made for `sort`; BadRequest `cursor.invalid` otherwise."""
     try:
+        if len(cursor) > CURSOR_MAX:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, key, row_id = json.loads(raw)
         if key_type is datetime:
@@ -55,7 +58,8 @@ def decode_cursor(cursor: str, sort: str, key_type: type) -> tuple[Any, int]:
             raise ValueError(key)
         if cursor_sort != sort or not _valid_int(row_id):
             raise ValueError(cursor_sort)
-    except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError, OverflowError):
+    except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError, OverflowError,
+            RecursionError):  # "[[[[..." nested deeper than the JSON decoder goes
         raise BadRequest("cursor.invalid", "The cursor is not valid for this list.") from None
     return key, row_id
 

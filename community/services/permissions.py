@@ -7,6 +7,7 @@ from typing import Any, Callable
 from flask import current_app
 
 from community.models import User
+from community.models.users import SUSPENDED_INDEFINITELY
 from community.services.errors import Forbidden, Unauthorized
 
 # Each rule returns None when allowed, or (code, message) when refused.
@@ -14,13 +15,23 @@ Rule = Callable[[User | None, Any], tuple[str, str] | None]
 
 LOGIN_REQUIRED = ("auth.required", "You need to log in to do that.")
 SUSPENDED = ("user.suspended", "Your account is suspended.")
+MODERATOR_ROLES = frozenset({"moderator", "admin"})
+
+
+def suspended_message(user: User) -> str:
+    """What a suspended user is told on every refused write: until when, and why."""
+    until = user.suspended_until
+    when = ("with no end date" if until.year == SUSPENDED_INDEFINITELY.year
+            else f"until {until.strftime('%Y-%m-%d %H:%M')} UTC")
+    reason = f" Reason: {user.suspension_reason}" if user.suspension_reason else ""
+    return f"Your account is suspended {when}.{reason}"
 
 
 def _active_member(user: User | None) -> tuple[str, str] | None:
     if user is None or not user.is_authenticated:
         return LOGIN_REQUIRED
     if user.is_suspended:
-        return SUSPENDED
+        return (SUSPENDED[0], suspended_message(user))
     return None
 
 
@@ -35,8 +46,25 @@ def _reply(user, thread) -> tuple[str, str] | None:
         return refused
     if thread.is_hidden and not user.is_staff:
         return ("thread.hidden", "This thread has been hidden by a moderator.")
+    if thread.merged_into_id is not None:
+        return ("thread.merged", "This thread was merged into another; reply there.")
     if thread.is_locked and user.role not in ("moderator", "admin"):
-        return ("thread.locked", "This thread is locked; no new replies.")
+        return ("thread.locked", _locked_message(thread, "no new replies"))
+    return None
+
+
+def _locked_message(thread, what: str) -> str:
+    reason = f" Reason: {thread.locked_reason}" if thread.locked_reason else ""
+    return f"This thread is locked; {what}.{reason}"
+
+
+def _answer(user, thread) -> tuple[str, str] | None:
+    """Answering: as replying, and not on a thread closed as a duplicate (answer the original)."""
+    refused = _reply(user, thread)
+    if refused:
+        return refused
+    if thread.duplicate_of_id is not None:
+        return ("thread.closed", "This thread is closed as a duplicate; answer the original.")
     return None
 
 
@@ -67,8 +95,10 @@ def _vote(user, post) -> tuple[str, str] | None:
         return refused
     if post.author_id == user.id:
         return ("vote.own_post", "You cannot vote on your own post.")
+    if post.thread.merged_into_id is not None:
+        return ("thread.merged", "This thread was merged into another; vote there.")
     if post.thread.is_locked:
-        return ("thread.locked", "This thread is locked; votes are closed.")
+        return ("thread.locked", _locked_message(post.thread, "votes are closed"))
     return None
 
 
@@ -127,9 +157,40 @@ def _staff(user, target) -> tuple[str, str] | None:
     return None
 
 
+def _flag(user, target) -> tuple[str, str] | None:
+    """Flagging a post or a comment (target): any active member, never their own."""
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if target is not None and target.author_id == user.id:
+        return ("flag.own_content", "You cannot flag your own post or comment.")
+    return None
+
+
+def _moderator(user, target) -> tuple[str, str] | None:
+    refused = _active_member(user)
+    if refused:
+        return refused
+    if user.role not in MODERATOR_ROLES:
+        return ("moderator.required", "Only moderators can do that.")
+    return None
+
+
+def _suspend(user, target) -> tuple[str, str] | None:
+    """Suspending a user (target): moderators and admins; only an admin suspends an admin."""
+    refused = _moderator(user, target)
+    if refused:
+        return refused
+    if target is not None and target.id == user.id:
+        return ("suspend.self", "You cannot suspend yourself.")
+    if target is not None and target.role == "admin" and user.role != "admin":
+        return ("suspend.admin", "Only an admin can suspend an admin.")
+    return None
+
+
 RULES: dict[str, Rule] = {
     "thread.create": _create_thread,
-    "answer.create": _reply,
+    "answer.create": _answer,
     "comment.create": _reply,
     "post.edit": _edit_post,
     "thread.accept": _accept,
@@ -145,6 +206,11 @@ RULES: dict[str, Rule] = {
     "bridge.manage": _manage_users,
     "bridge.link": _create_thread,
     "bridge.unlink": _logged_in,
+    "content.flag": _flag,
+    "moderation.read": _staff,
+    "moderation.act": _moderator,
+    "user.suspend": _suspend,
+    "audit.read": _moderator,
 }
 
 

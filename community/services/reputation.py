@@ -32,6 +32,9 @@ ANSWER_ACCEPTED = "answer.accepted"
 ACCEPTED_BY_ASKER = "accept.asker"
 ANSWER_ENDORSED = "answer.endorsed"
 ADJUSTMENT = "adjustment"
+# Moderators agreed a post or comment was spam or abusive (services/moderation/flags.py).
+POST_FLAGGED_SPAM = "post.flagged_spam"
+COMMENT_FLAGGED_SPAM = "comment.flagged_spam"
 
 DEFAULT_POINTS = {
     QUESTION_UPVOTED: 5,
@@ -41,6 +44,8 @@ DEFAULT_POINTS = {
     ANSWER_ACCEPTED: 15,
     ACCEPTED_BY_ASKER: 2,
     ANSWER_ENDORSED: 10,
+    POST_FLAGGED_SPAM: -100,
+    COMMENT_FLAGGED_SPAM: -100,
 }
 
 class Badge(NamedTuple):
@@ -67,6 +72,9 @@ REASONS = {
     ACCEPTED_BY_ASKER: ("Accepted an answer", "Acceptance withdrawn"),
     ANSWER_ENDORSED: ("Answer endorsed by staff", "Endorsement withdrawn"),
     ADJUSTMENT: ("Adjustment", "Adjustment"),
+    POST_FLAGGED_SPAM: ("Spam or abuse decision undone", "Post found to be spam or abusive"),
+    COMMENT_FLAGGED_SPAM: ("Spam or abuse decision undone",
+                           "Comment found to be spam or abusive"),
 }
 
 
@@ -109,16 +117,21 @@ def record(user_id: int, kind: str, post_id: int | None, actor_id: int | None,
         db.session.expire(loaded, ["reputation_total"])
 
 
-def reverse(user_id: int, kind: str, post_id: int, actor_id: int | None) -> None:
-    """Cancel whatever still stands for (user, kind, post, actor): write its exact opposite."""
-    standing = db.session.scalar(
+def standing(user_id: int, kind: str, post_id: int, actor_id: int | None) -> int:
+    """What still stands in the ledger for (user, kind, post, actor)."""
+    return db.session.scalar(
         select(func.coalesce(func.sum(ReputationEvent.delta), 0)).where(
             ReputationEvent.post_id == post_id, ReputationEvent.kind == kind,
             ReputationEvent.user_id == user_id,
             ReputationEvent.actor_id.is_(None) if actor_id is None
             else ReputationEvent.actor_id == actor_id))
-    if standing:
-        record(user_id, kind, post_id, actor_id, delta=-standing)
+
+
+def reverse(user_id: int, kind: str, post_id: int, actor_id: int | None) -> None:
+    """Cancel whatever still stands for (user, kind, post, actor): write its exact opposite."""
+    standing_now = standing(user_id, kind, post_id, actor_id)
+    if standing_now:
+        record(user_id, kind, post_id, actor_id, delta=-standing_now)
 
 
 def grant(user: User, delta: int, actor: User | None = None) -> None:

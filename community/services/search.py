@@ -5,7 +5,7 @@ after commits, and rebuild/check)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 import logging
 import threading
 import time
@@ -64,7 +64,10 @@ def parse_day(raw: str | None, field: str, *, end: bool = False) -> datetime | N
         day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc)
     except ValueError:
         raise Invalid(field, f"{field}.invalid", f"{field} is a date like 2026-11-23.") from None
-    return day + timedelta(days=1) - timedelta(microseconds=1) if end else day
+    if not end:
+        return day
+    # 9999-12-31 ends at the last moment a datetime holds (one day later does not exist).
+    return day.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
 def search(viewer, text: str, *, status: str | None = None, tag: str | None = None,
@@ -184,7 +187,7 @@ def _load_documents(connection: Connection, which: ColumnElement[bool],
                     _THREADS.c.accepted_answer_id, _THREADS.c.score, _THREADS.c.created_at,
                     _THREADS.c.last_activity_at, _USERS.c.username)
              .join(_USERS, _USERS.c.id == _THREADS.c.author_id)
-             .where(_THREADS.c.is_hidden.is_(False), which).order_by(_THREADS.c.id).limit(limit))
+             .where(_searchable(), which).order_by(_THREADS.c.id).limit(limit))
     threads = connection.execute(query).all()
     ids = [thread.id for thread in threads]
     posts: dict[int, list] = defaultdict(list)
@@ -202,9 +205,15 @@ def _load_documents(connection: Connection, which: ColumnElement[bool],
     return [thread_document(thread, posts[thread.id], tags[thread.id]) for thread in threads]
 
 
+def _searchable() -> ColumnElement[bool]:
+    """Threads in the index: visible ones, except those closed as a duplicate or merged (search
+    shows the original instead)."""
+    return (_THREADS.c.is_hidden.is_(False) & _THREADS.c.duplicate_of_id.is_(None)
+            & _THREADS.c.merged_into_id.is_(None))
+
+
 def count_documents() -> int:
-    return db.session.scalar(select(func.count()).select_from(Thread)
-                             .where(Thread.is_hidden.is_(False)))
+    return db.session.scalar(select(func.count()).select_from(_THREADS).where(_searchable()))
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
@@ -234,6 +243,20 @@ def reindex(thread_ids: Iterable[int]) -> None:
         documents = _load_documents(connection, _THREADS.c.id.in_(thread_ids))
     get_index().index(documents)
     get_index().remove(thread_ids - {document.id for document in documents})
+
+
+def reconcile(batch: int = 500) -> int:
+    """Bring the index in step with the database after a crash lost queued updates: re-index the
+    threads missing or stale there and take out those that should not be (an empty or unreadable
+    index is rebuilt); returns how many threads that touched. Each is read again as it is
+    written, so a change committed meanwhile is not undone."""
+    if getattr(get_index(), "needs_rebuild", False):
+        return rebuild()
+    drift = check()
+    changed = sorted({*drift.missing, *drift.stale, *drift.extra})
+    for start in range(0, len(changed), batch):
+        reindex(changed[start:start + batch])
+    return len(changed)
 
 
 def init_app(app: Flask) -> None:

@@ -30,14 +30,15 @@ def open_session(user: User) -> User:
 
 
 def user_for(login_id: str) -> User | None:
-    """The user a cookie's login id names, while its session is open and the account active."""
+    """The user a cookie's login id names, while its session is open. A session opened before
+    a suspension still reads; permissions refuse its writes with the reason (issue 15)."""
     user_part, _, key = login_id.partition(":")
     if not (user_part.isascii() and user_part.isdigit() and key) or int(user_part) > MAX_ID:
         return None
     user = db.session.scalar(
         select(User).join(LoginSession, LoginSession.user_id == User.id)
         .where(User.id == int(user_part), LoginSession.key_hash == _key_hash(key)))
-    if user is None or user.is_suspended:
+    if user is None:
         return None
     user.login_id = login_id
     return user

@@ -17,6 +17,7 @@ from community.models import Comment, Post, Revision, Tag, Thread, User, thread_
 from community.models.base import MAX_ID, insert_rows, utcnow
 from community.models.threads import THREAD_STATUSES
 from community.services import events, permissions, reputation, visibility
+from community.services.moderation import limits, spam
 from community.services.errors import Invalid, NotFound
 from community.services.pagination import Page, keyset_page
 from community.services.retry import retry_on_conflict
@@ -102,6 +103,7 @@ class ThreadDraft:
     source_kind: str = "web"
     source_url: str | None = None
     body_html: str | None = None  # rendered ahead (the bridge renders before it takes the lock)
+    held: bool = False  # held by the spam checker: hidden (as services/moderation/held.py says)
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,11 @@ class NewThread:
 
 
 def create_thread(author: User, title: str, body: str, tags: list[str], *,
-                  source_kind: str = "web", source_url: str | None = None) -> Thread:
+                  source_kind: str = "web", source_url: str | None = None,
+                  held: bool = False) -> Thread:
     """Build a thread with its question post and first revision. Shared with the bridge intake."""
-    made = create_threads([ThreadDraft(author.id, title, body, tags, source_kind, source_url)])
+    made = create_threads([ThreadDraft(author.id, title, body, tags, source_kind, source_url,
+                                       held=held)])
     return db.session.get(Thread, made[0].id)
 
 
@@ -129,12 +133,13 @@ def create_threads(drafts: list[ThreadDraft]) -> list[NewThread]:
     connection = db.session.connection()
     thread_ids = insert_rows(connection, Thread.__table__, [
         {"title": draft.title, "author_id": draft.author_id, "source_kind": draft.source_kind,
-         "source_url": draft.source_url, "created_at": now, "last_activity_at": now}
-        for draft in drafts])
+         "source_url": draft.source_url, "created_at": now, "last_activity_at": now,
+         **_held_columns(draft.held)} for draft in drafts])
     question_ids = insert_rows(connection, Post.__table__, [
         {"thread_id": thread_id, "author_id": draft.author_id, "kind": "question",
          "body_source": draft.body, "body_html": draft.body_html or to_html(draft.body),
-         "created_at": now} for draft, thread_id in zip(drafts, thread_ids)])
+         "created_at": now, **_held_columns(draft.held), "is_pending": draft.held}
+        for draft, thread_id in zip(drafts, thread_ids)])
     insert_rows(connection, Revision.__table__, [
         {"post_id": post_id, "number": 1, "editor_id": draft.author_id, "title": draft.title,
          "tags": " ".join(draft.tags), "body_source": draft.body, "created_at": now}
@@ -143,19 +148,30 @@ def create_threads(drafts: list[ThreadDraft]) -> list[NewThread]:
               for draft, thread_id in zip(drafts, thread_ids) for name in draft.tags]
     if tagged:
         connection.execute(thread_tags.insert(), tagged)
-    for thread_id, post_id in zip(thread_ids, question_ids):
-        events.publish("thread.created", thread_id=thread_id, post_id=post_id)
+    for draft, thread_id, post_id in zip(drafts, thread_ids, question_ids):
+        events.publish("post.held" if draft.held else "thread.created", thread_id=thread_id,
+                       post_id=post_id)
     return [NewThread(thread_id, post_id, draft.title)
             for draft, thread_id, post_id in zip(drafts, thread_ids, question_ids)]
 
 
-def add_answer(author: User, thread: Thread, text: str) -> Post:
-    """Append an answer with its first revision and count it. Shared with the bridge intake."""
+def _held_columns(held: bool) -> dict:
+    """A post or thread the spam checker holds is hidden, with the reason its author reads."""
+    return {"is_hidden": held, "hidden_reason": spam.HELD_REASON if held else ""}
+
+
+def add_answer(author: User, thread: Thread, text: str, *, held: bool = False) -> Post:
+    """Append an answer with its first revision and count it (a held one counts once approved,
+    services/moderation/held.py). Shared with the bridge intake."""
     now = utcnow()
     post = Post(thread_id=thread.id, author=author, kind="answer", body_source=text,
-                body_html=to_html(text), created_at=now)
+                body_html=to_html(text), created_at=now, is_pending=held, **_held_columns(held))
     post.revisions.append(Revision(number=1, editor=author, body_source=text, created_at=now))
     db.session.add(post)
+    if held:
+        db.session.flush()
+        events.publish("post.held", thread_id=thread.id, post_id=post.id)
+        return post
     # An increment in SQL, so answers posted at the same moment are all counted.
     db.session.execute(update(Thread).where(Thread.id == thread.id).values(
         answer_count=Thread.answer_count + 1, last_activity_at=now)
@@ -217,8 +233,10 @@ def ask(actor: User, title: str, body: str, tags: Iterable[str] | str,
         source_kind: str = "web") -> Thread:
     """Start a thread. Any active member may ask. Raises Forbidden or Invalid."""
     permissions.require(actor, "thread.create")
-    thread = create_thread(actor, _title(title), _body(body), normalize_tags(tags),
-                           source_kind=source_kind)
+    title, body, tags = _title(title), _body(body), normalize_tags(tags)
+    limits.check_post(actor, body)
+    held = spam.screen(actor, body, kind="question", title=title) is not None
+    thread = create_thread(actor, title, body, tags, source_kind=source_kind, held=held)
     reputation.award_for_question(thread.question)
     db.session.commit()
     return thread
@@ -228,7 +246,9 @@ def ask(actor: User, title: str, body: str, tags: Iterable[str] | str,
 def answer(actor: User, thread: Thread, body: str) -> Post:
     """Answer a thread. Active members; not on locked or hidden threads. Raises Forbidden, Invalid."""
     permissions.require(actor, "answer.create", thread)
-    post = add_answer(actor, thread, _body(body))
+    body = _body(body)
+    limits.check_post(actor, body)
+    post = add_answer(actor, thread, body, held=spam.screen(actor, body, kind="answer") is not None)
     db.session.commit()
     return post
 
@@ -253,6 +273,8 @@ def edit_post(actor: User, post: Post, *, body: str | None = None, title: str | 
     if not post.is_question and (title is not None or tags is not None):
         raise Invalid("title", "edit.answer_title", "Only questions have a title and tags.")
     new_body = _body(body) if body is not None else post.body_source
+    if new_body != post.body_source:
+        limits.check_post(actor, new_body)
     new_title = _title(title) if title is not None else thread.title
     new_tags = normalize_tags(tags) if tags is not None else thread.tag_names
     changed = (new_body != post.body_source or
@@ -276,7 +298,8 @@ def list_threads(viewer: User | None, *, sort: str = "active", status: str | Non
     """A page of threads the viewer may see, newest activity (or creation, or votes) first."""
     if sort not in SORTS:
         raise Invalid("sort", "sort.invalid", f"sort is one of {', '.join(SORTS)}.")
-    query = _visible_threads(viewer).options(
+    # A merged thread's address redirects to the thread it was merged into: it is not listed.
+    query = _visible_threads(viewer).where(Thread.merged_into_id.is_(None)).options(
         selectinload(Thread.author), selectinload(Thread.tags))
     if status is not None:
         if status not in THREAD_STATUSES:
@@ -294,11 +317,12 @@ def list_threads(viewer: User | None, *, sort: str = "active", status: str | Non
 
 
 def get_thread(viewer: User | None, thread_id: int) -> Thread:
-    """The thread with its posts, authors and comments loaded; NotFound if missing or hidden."""
+    """The thread with its posts, authors and comments loaded; NotFound if missing, or hidden
+    from this viewer (a hidden thread is for staff and its asker)."""
     if not 0 < thread_id <= MAX_ID:
         raise NotFound("thread.not_found", "No such thread.")
     thread = db.session.scalar(
-        _visible_threads(viewer).where(Thread.id == thread_id).options(
+        select(Thread).where(visibility.readable_threads(viewer), Thread.id == thread_id).options(
             joinedload(Thread.author), selectinload(Thread.tags),
             selectinload(Thread.posts).options(
                 joinedload(Post.author), joinedload(Post.endorsed_by),

@@ -10,6 +10,9 @@ from werkzeug.exceptions import HTTPException
 from community.extensions import db
 from community.services.errors import DomainError
 from community.views import auth, bridge, formatting, notifications, search, threads, users
+from community.views import audit, moderation_threads
+from community.views import moderation
+from community.views import held
 from community.views.api import bp as api_bp
 
 # HTTP status → stable error code for failures raised by Flask or Werkzeug themselves.
@@ -42,6 +45,10 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth.bp, threads.bp, users.bp, search.bp, bridge.bp, api_bp,
                       notifications.bp):
         app.register_blueprint(blueprint)
+    for blueprint in (audit.bp, moderation_threads.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(moderation.bp)
+    app.register_blueprint(held.bp)
     formatting.init_app(app)
     notifications.init_app(app)
 
@@ -63,4 +70,8 @@ def register_blueprints(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
-        return error_response(status, HTTP_CODES.get(status, "http.error"), exc.description or "")
+        body, status = error_response(status, HTTP_CODES.get(status, "http.error"),
+                                      exc.description or "")
+        # Werkzeug's own headers, such as the Allow that RFC 9110 requires on a 405.
+        return body, status, [(name, value) for name, value in exc.get_headers()
+                              if name.lower() != "content-type"]

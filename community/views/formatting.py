@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from community.models.base import utcnow
-from community.services import answers
+from community.services import answers, visibility
 from community.services.reputation import rank_for, reason
 from community.services.links import thread_url, user_url
 
@@ -28,3 +28,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.globals.update(thread_url=thread_url, user_url=user_url, rank_for=rank_for,
                                  answers_in_order=answers.in_order, reputation_reason=reason)
+    # `items|select("shown_to", actor)`: what this viewer sees (hidden: staff and the author).
+    app.jinja_env.tests["shown_to"] = lambda item, viewer: visibility.shows(viewer, item)

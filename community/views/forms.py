@@ -74,6 +74,14 @@ class ActionForm(FlaskForm):
     """A button that only needs a CSRF token: log out, endorse, unaccept."""
 
 
+class ThreadModerationForm(FlaskForm):
+    """A moderator locks (reason), closes as a duplicate (of) or merges (into) a thread."""
+
+    reason = StringField("Reason", validators=[Optional()])
+    of = IntegerField("Duplicate of thread #", validators=[Optional()])
+    into = IntegerField("Merge into thread #", validators=[Optional()])
+
+
 class NotificationSettingsForm(FlaskForm):
     # Plain values (the template words them): newer WTForms deprecates (value, label) tuples.
     email = RadioField("Email me about notifications", validators=[InputRequired()],
@@ -98,3 +106,27 @@ class ChannelChangeForm(FlaskForm):
     settings = TextAreaField("Settings to change", validators=[Optional()],
                              description="One name=value per line, only those to change (a new "
                                          "secret, say); name= removes an optional setting.")
+
+
+class SuspendForm(FlaskForm):
+    """A moderator suspends a user (profile page); an empty `until` means no end date."""
+
+    until = StringField("Until (YYYY-MM-DD, UTC)", validators=[Optional()])
+    reason = TextAreaField("Reason (the user is told)", validators=[DataRequired()])
+
+
+class FlagForm(FlaskForm):
+    """A member flags a post or comment (the reason's choices are checked by the service)."""
+
+    reason = StringField("Reason", validators=[InputRequired()])
+    detail = TextAreaField("Anything moderators should know", validators=[Optional()])
+    duplicate_of = IntegerField("Duplicate of thread #", validators=[Optional()])
+
+
+class ModerationForm(FlaskForm):
+    """A moderator hides or restores content (reason), or resolves flags (outcome, note, hide)."""
+
+    reason = StringField("Reason", validators=[Optional()])
+    outcome = StringField(validators=[Optional()])
+    note = TextAreaField("Note", validators=[Optional()])
+    hide = BooleanField("Hide it too")

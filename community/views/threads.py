@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import login_required
 
 from community.extensions import limiter
-from community.security import current_actor, rate_limit_key
+from community.security import current_actor, post_rate_limit, rate_limit_key
 from community.services import answers, permissions, search, threads, votes
 from community.services.errors import Invalid
 from community.views.forms import (AcceptForm, ActionForm, AnswerForm, AskForm, CommentForm,
@@ -16,8 +16,7 @@ from community.services.links import thread_url
 
 bp = Blueprint("threads", __name__)
 
-post_limit = limiter.limit(lambda: current_app.config["RATELIMIT_POST"], methods=["POST"],
-                           key_func=rate_limit_key)
+post_limit = limiter.limit(post_rate_limit, methods=["POST"], key_func=rate_limit_key)
 
 LISTS = {
     # endpoint: (heading, status filter, sort)
@@ -78,7 +77,10 @@ def tag(tag: str):
 @visitor_page(thread_scope)
 def show(thread_id: int, slug: str | None = None):
     actor = current_actor()
-    return _thread_page(threads.get_thread(actor, thread_id), AnswerForm() if actor else None)
+    thread = threads.get_thread(actor, thread_id)
+    if thread.merged_into_id is not None:  # merged: its answers live there now
+        return redirect(url_for("threads.show", thread_id=thread.merged_into_id), 301)
+    return _thread_page(thread, AnswerForm() if actor else None)
 
 
 def _thread_page(thread, answer_form: AnswerForm | None, status: int = 200):

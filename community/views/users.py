@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request
+from flask_login import login_required
 
 from community.security import current_actor
-from community.services import accounts, reputation, threads
+from community.services import accounts, permissions, reputation, threads
 from community.services.errors import Invalid
+from community.services.links import user_url
+from community.services.moderation import suspensions
+from community.views.forms import ActionForm, SuspendForm, field_error
 
 bp = Blueprint("users", __name__)
 
@@ -19,7 +23,44 @@ def show(user_id: int, slug: str | None = None):
     return render_template("users/show.html", user=user, questions=questions.items,
                            answers=threads.user_answers(viewer, user),
                            badges=reputation.badges_of(user),
-                           history=reputation.history(viewer, user))
+                           history=reputation.history(viewer, user),
+                           suspend_form=_suspend_form(viewer, user))
+
+
+def _suspend_form(viewer, user, form: SuspendForm | None = None) -> SuspendForm | None:
+    """Moderators get the suspend form (or the unsuspend button) on a profile."""
+    if viewer is None or not permissions.can(viewer, "user.suspend", user):
+        return None
+    return form or SuspendForm()
+
+
+@bp.post("/users/<int:user_id>/suspend")
+@login_required
+def suspend(user_id: int):
+    actor, user = current_actor(), accounts.get_user(user_id)
+    permissions.require(actor, "user.suspend", user)
+    form = SuspendForm()
+    if form.validate_on_submit():
+        try:
+            suspensions.suspend(actor, user, suspensions.parse_until(form.until.data or None),
+                                form.reason.data)
+        except Invalid as exc:
+            field_error(form, exc)
+        else:
+            flash(f"{user.username} is suspended.")
+            return redirect(user_url(user))
+    return render_template("users/suspend.html", user=user, form=form), 422
+
+
+@bp.post("/users/<int:user_id>/unsuspend")
+@login_required
+def unsuspend(user_id: int):
+    actor, user = current_actor(), accounts.get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    suspensions.unsuspend(actor, user)
+    flash(f"{user.username} is no longer suspended.")
+    return redirect(user_url(user))
 
 
 PERIODS = {"week": "This week", "month": "This month", "all": "All time"}

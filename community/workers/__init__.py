@@ -8,12 +8,17 @@ follows an event:
 | subscriber | events | what it does |
 | --- | --- | --- |
 | bridge replies (in the transaction) | answer (un)accepted/(un)endorsed, post.voted | owe a bridged customer the thread's best answer |
-| search indexer (worker) | every event about a thread | re-index the thread |
+| owed notifications (in the transaction) | those in notifications.TRIGGERS (thread/answer/comment created, accepted, endorsed, ...) | keep the event as a row until its notifications are written (one INSERT per commit) |
+| search indexer (worker) | every event about a thread | re-index the thread; at a server's first request, reconcile the index with the database |
 | bridge intake (worker, or inline) | inbound.stored | turn stored channel messages into threads |
 | bridge sender (worker) | outbox.queued | send owed replies now rather than at the next round |
 | page cache | every event about a thread | visitors get a fresh thread page and lists |
-| notifications + mailer (workers) | thread/answer/comment created, accepted, endorsed; notification.created | write notifications, then email them |
+| notifications + mailer (workers) | notification.owed; notification.created, identity.linked | write the owed notifications (and, now and then, rows a dead process left), then email them |
 | live updates (worker) | what a thread page or the bell shows | emit Socket.IO events to the rooms that may see them |
+
+What a worker holds is in memory and dies with its process. The rows in the transaction are
+what survives: owed replies and owed notifications are taken up again by any process. The
+search index is not owed row by row; it is reconciled with the database instead.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from community.services import events
+from community.services import notifications as notification_service
 from community.services.bridge import replies
 from community.views import page_cache
 from community.workers import bridge, live_updates, notifications, search_indexer
@@ -34,6 +40,8 @@ def init_app(app: Flask) -> None:
         events.subscribe(app, subscriber, names=names, **options)
 
     subscribe(replies.settle_answer, replies.SETTLING_EVENTS, in_transaction=True)
+    subscribe(notification_service.owe, notification_service.TRIGGERS, in_transaction=True,
+              batch=True)
     subscribe(search_indexer.subscriber(app, workers), events.THREAD_EVENTS)
     subscribe(bridge.intake_subscriber(app, workers), {"inbound.stored"})
     subscribe(bridge.sender_subscriber(app, workers), {"outbox.queued"})

@@ -21,6 +21,7 @@ from community.models import Comment, Post, Thread
 from community.services import events, live, notifications, permissions
 from community.services.links import outside_request, thread_url, user_url
 from community.views.api import schemas
+from community.workers import live_moderation
 from community.workers.worker import Worker, running
 
 NAME = "realtime"
@@ -155,6 +156,8 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], Iterable[Emit]]] = {
     "notification.created": _notification_created,
     # The bridge's new inbound messages, for the staff triage queue (payload as published).
     "inbound.received": lambda data: [(live.TRIAGE, "inbound.received", dict(data))],
+    # Hidden and restored content, the moderation queue.
+    **live_moderation.BUILDERS,
 }
 
 

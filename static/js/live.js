@@ -139,6 +139,64 @@
     }
   };
   THREAD_HANDLERS["answer.unaccepted"] = THREAD_HANDLERS["answer.accepted"];
+
+  // Moderation: hidden content leaves a member's page at once; staff keep it, marked.
+  function seesHidden() { return Boolean($("[data-sees-hidden]")); }
+  function takeAway(element, what) {
+    if (!element) { return; }
+    if (seesHidden()) { element.classList.add("moderation-hidden-live"); return; }
+    element.remove();
+    announce(what + " was removed by moderators.");
+  }
+  THREAD_HANDLERS["post.hidden"] = function (data) {
+    takeAway(article(data.post_id), "An answer");
+    countAnswers();
+    setStatus(data.status);
+  };
+  THREAD_HANDLERS["comment.hidden"] = function (data) {
+    takeAway($("[data-comment-id='" + data.comment_id + "']"), "A comment");
+  };
+  THREAD_HANDLERS["thread.hidden"] = function () {
+    if (seesHidden()) { return; }
+    var main = $(".thread-head") && $(".thread-head").parentNode;
+    if (main) {
+      main.textContent = "";
+      var notice = document.createElement("p");
+      notice.className = "notice";
+      notice.setAttribute("data-thread-removed", "");
+      notice.textContent = "This thread was removed by moderators.";
+      main.appendChild(notice);
+    }
+  };
+  THREAD_HANDLERS["post.restored"] = function (data) {
+    var el = article(data.post_id);
+    if (el) { el.classList.remove("moderation-hidden-live"); } else { addAnswer(data.html, false); }
+    setStatus(data.status);
+  };
+  THREAD_HANDLERS["comment.restored"] = function (data) {
+    var el = $("[data-comment-id='" + data.comment_id + "']");
+    if (el) { el.classList.remove("moderation-hidden-live"); } else { addComment(data.post_id, data.html); }
+  };
+
+  // ---- the moderation queue: say that it changed (a reload shows it) ---------------------------
+
+  function queueUpdates(bar) {
+    return function (name, data) {
+      if (name === "flag.resolved") {
+        data.flag_ids.forEach(function (id) {
+          var item = $("[data-flag-ids~='" + id + "']");
+          if (item) { item.remove(); }
+        });
+        return;
+      }
+      bar.textContent = "";
+      var link = document.createElement("a");
+      link.href = location.pathname + location.search;
+      link.textContent = "New flags: show";
+      bar.appendChild(link);
+      bar.hidden = false;
+    };
+  }
   THREAD_HANDLERS["answer.unendorsed"] = THREAD_HANDLERS["answer.endorsed"];
 
   // After a reconnect: take what we missed from the page as the server draws it now (answers
@@ -199,7 +257,8 @@
     var head = $("[data-thread-id]");
     var bar = $("[data-live-lists]");
     var bell = $("[data-notifications]");
-    if (!head && !bar && !bell) { return; }
+    var queue = $("[data-live-queue]");
+    if (!head && !bar && !bell && !queue) { return; }
     var threadId = head ? parseInt(head.dataset.threadId, 10) : null;
     var socket = window.io({ reconnectionDelayMax: 10000 });
     var connectedBefore = false;
@@ -210,6 +269,7 @@
       // A new connection is a new server-side session: rooms are joined again every time.
       if (threadId) { socket.emit("join", { thread: threadId }); }
       if (bar) { socket.emit("join", { room: "lists" }); }
+      if (queue) { socket.emit("join", { room: "moderation" }); }
       if (connectedBefore && threadId) { catchUpThread(threadId); }
       connectedBefore = true;
       document.documentElement.dataset.live = "connected";
@@ -225,6 +285,12 @@
     }
     if (bar) { socket.on("thread.created", newThreadsBar(bar)); }
     socket.on("notification.created", updateBell);
+    if (queue) {
+      var onQueue = queueUpdates(queue);
+      ["post.flagged", "flag.resolved"].forEach(function (name) {
+        socket.on(name, function (data) { onQueue(name, data); });
+      });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -140,9 +140,14 @@ def fake_api():
 
 
 @pytest.fixture
-def payloads():
-    """The real channel payloads from ../shared/corpora/bridge_payloads (mandatory in CI)."""
+def payloads(app, monkeypatch):
+    """The real channel payloads from ../shared/corpora/bridge_payloads (mandatory in CI).
+
+    They are dated when they were recorded, years ago, so the message-age window
+    (BRIDGE_MAX_MESSAGE_AGE_HOURS) is off while a test uses them; the message-age tests in
+    test_whatsapp.py and test_meta.py turn it back on to show such deliveries are not taken in."""
     require(PAYLOADS.is_dir(), f"the shared corpus is missing at {PAYLOADS}")
+    monkeypatch.setitem(app.config, "BRIDGE_MAX_MESSAGE_AGE_HOURS", 0)
     return PAYLOADS
 
 

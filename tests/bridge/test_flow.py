@@ -216,6 +216,7 @@ def _worker_env(app, **extra) -> dict[str, str]:
         "COMMUNITY_SECRET_KEY": app.config["SECRET_KEY"],
         "COMMUNITY_SEARCH_BACKEND": "memory",
         "COMMUNITY_BASE_URL": app.config["BASE_URL"],
+        "COMMUNITY_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",  # the partner is on 127.0.0.1
     })
     env.update({f"COMMUNITY_{k}": str(v) for k, v in extra.items()})
     return env
@@ -349,7 +350,8 @@ def test_a_channel_api_with_an_untrusted_certificate_is_sent_nothing(tmp_path):
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     handler = adapter_for("generic", {
-        "secret": SECRET, "callback_url": f"https://127.0.0.1:{server.server_port}/replies"}, {})
+        "secret": SECRET, "callback_url": f"https://127.0.0.1:{server.server_port}/replies"}, {},
+        private_targets=True)
     try:
         with pytest.raises(SendError, match="could not reach") as failed:
             handler.send(Reply(text="Thanks, we are on it.", recipient="cust-1",

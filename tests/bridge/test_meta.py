@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from community.bridge.text import count_chars, count_utf8_bytes
+from community.config import DEFAULTS
 from community.extensions import db
 from community.models import InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
@@ -344,6 +345,7 @@ def test_a_customer_edit_revises_the_question(client, ctx, graph):
     add_channel("messenger", "fb", app_secret=SECRET, verify_token="v",
                 page_access_token="fb-page-token", page_id="204815120000001", api_base=graph.url)
     edit = json.loads((TEAM / "meta_messenger_edit.json").read_text())
+    event_of(edit)["timestamp"] = int(time.time() * 1000)  # edited just now
     original = copy.deepcopy(edit)
     event = event_of(original)
     event["message"] = {"mid": event.pop("message_edit")["mid"],
@@ -492,3 +494,23 @@ def test_a_wrong_page_token_is_a_permanent_failure(client, ctx, graph, payloads)
     assert sending.run_once()["failed"] == 1
     row = db.session.scalar(select(OutboundMessage))
     assert "190" in row.last_error and "revoked-token" not in row.last_error
+
+
+# ---- the message-age window ------------------------------------------------------------------
+
+@pytest.mark.parametrize("slug", ["fb", "ig"])
+def test_a_delivery_from_years_ago_is_kept_for_staff_and_never_posted(
+        app, client, messenger, instagram, payloads, monkeypatch, slug):
+    """Meta redelivers for a few days at most: the samples as recorded (2016, 2021) are
+    replays. They are acknowledged (200) and kept as too_old; the same message sent now is a
+    new thread."""
+    monkeypatch.setitem(app.config, "BRIDGE_MAX_MESSAGE_AGE_HOURS",
+                        DEFAULTS["BRIDGE_MAX_MESSAGE_AGE_HOURS"])
+    sample = json.loads(messenger_sample(payloads, "text_message")) if slug == "fb" \
+        else instagram_sample(payloads, "instagram_message_create_event")
+    response = post(client, slug, sample)
+    assert response.status_code == 200 and response.get_json() == {"received": 1, "stored": 1}
+    assert latest().outcome == "too_old"
+    assert count(Thread) == 0 and count(OutboundMessage) == 0
+    assert post(client, slug, fresh(sample, mid="m_sent_just_now")).status_code == 200
+    assert latest().outcome == "thread" and count(Thread) == 1

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 
 from community.bridge.text import count_chars
+from community.config import DEFAULTS
 from community.extensions import db
 from community.models import Channel, InboundMessage, OutboundMessage, Post, Thread
 from community.models.base import utcnow
@@ -146,7 +147,9 @@ def test_a_channel_disabled_meanwhile_refuses_deliveries_once_its_kept_row_expir
     assert inbound_count() == 1
 
 
-def test_a_burst_reads_its_channel_once(app, client, channel):
+def test_a_burst_reads_its_channel_once(app, client, channel, monkeypatch):
+    # Long enough that a slow machine's burst still falls inside one cache period.
+    monkeypatch.setitem(app.config, "BRIDGE_CHANNEL_CACHE_SECONDS", 600)
     reads = []
 
     def count(conn, cursor, statement, *args):
@@ -360,7 +363,8 @@ def test_rate_limits_back_off_and_permanent_errors_stop(client, channel, graph, 
     assert row.attempts == 3 and row.state == "sent"
 
     post(client, text_message("Another problem", message_id="wamid.2", sender="447700900999"))
-    graph.fail_next(Answer(400, {"error": {"message": "(#131030) Recipient not in allowed list"}}))
+    graph.fail_next(Answer(400, {"error": {"message": "(#131030) Recipient not in allowed list",
+                                           "type": "OAuthException", "code": 131030}}))
     assert sending.run_once()["failed"] == 1
     failed = db.session.scalar(select(OutboundMessage).where(OutboundMessage.state == "failed"))
     assert failed.attempts == 1 and "131030" in failed.last_error
@@ -398,3 +402,65 @@ def test_replies_fit_whatsapps_limit(client, channel, graph, users, token_for):
     assert count_chars(text) <= 4096
     assert text.splitlines()[-1].startswith(f"http://localhost/threads/{thread.id}/")
     assert "…" in text and reply["context"] == {"message_id": "wamid.customer1"}
+
+
+# ---- the message-age window ------------------------------------------------------------------
+
+@pytest.mark.parametrize("age, outcome", [(timedelta(days=3 * 365), "too_old"),
+                                          (timedelta(days=8), "too_old"),
+                                          (timedelta(days=6), "thread")])
+def test_a_message_older_than_the_window_is_kept_for_staff_and_never_posted(
+        client, channel, users, token_for, age, outcome):
+    response = post(client, text_message("My bill is wrong this month",
+                                         when=int((utcnow() - age).timestamp())))
+    assert response.status_code == 200  # acknowledged, so WhatsApp does not deliver it again
+    assert response.get_json() == {"received": 1, "stored": 1}
+    assert db.session.scalar(select(InboundMessage.outcome)) == outcome
+    started = outcome == "thread"
+    assert db.session.scalar(select(func.count()).select_from(Thread)) == started
+    assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == started
+    listed = client.get("/api/v1/bridge/inbound", headers=token_for(users.staff)).get_json()
+    assert [item["outcome"] for item in listed["items"]] == [outcome]
+
+
+def test_the_window_is_bridge_max_message_age_hours(app, client, channel, monkeypatch):
+    two_hours_ago = int((utcnow() - timedelta(hours=2)).timestamp())
+    monkeypatch.setitem(app.config, "BRIDGE_MAX_MESSAGE_AGE_HOURS", 1)
+    post(client, text_message("No signal at home", message_id="wamid.a", sender="4477001",
+                              when=two_hours_ago))
+    monkeypatch.setitem(app.config, "BRIDGE_MAX_MESSAGE_AGE_HOURS", 0)  # 0: no window
+    post(client, text_message("No signal at work", message_id="wamid.b", sender="4477002",
+                              when=0))
+    outcomes = dict(db.session.execute(select(InboundMessage.external_id,
+                                              InboundMessage.outcome)).all())
+    assert outcomes == {"wamid.a": "too_old", "wamid.b": "thread"}
+
+
+def test_an_old_status_or_echo_changes_nothing(client, channel, payloads, app, monkeypatch):
+    monkeypatch.setitem(app.config, "BRIDGE_MAX_MESSAGE_AGE_HOURS",
+                        DEFAULTS["BRIDGE_MAX_MESSAGE_AGE_HOURS"])
+    ack = _sent_ack(client, channel)
+    statuses = json.loads((payloads / "whatsapp_statuses_pywa.json").read_text())
+    echoes = json.loads((payloads / "whatsapp_echoes_pywa.json").read_text())
+    post(client, _with_id(statuses["read"], "statuses", id=ack.external_id))  # dated 2023
+    post(client, _with_id(echoes["text"], "message_echoes", id="wamid.typed-long-ago",
+                          to="447700900123"))
+    db.session.refresh(ack)
+    assert ack.state == "sent"
+    assert db.session.scalar(select(func.count()).select_from(Post)) == 1  # just the question
+    assert db.session.scalars(select(InboundMessage.outcome).order_by(InboundMessage.id)).all() \
+        == ["thread", "too_old", "too_old"]
+
+
+def test_the_real_signed_delivery_from_years_ago_is_acknowledged_but_not_posted(
+        client, ctx, payloads, app, monkeypatch):
+    monkeypatch.setitem(app.config, "BRIDGE_MAX_MESSAGE_AGE_HOURS",
+                        DEFAULTS["BRIDGE_MAX_MESSAGE_AGE_HOURS"])
+    meta = json.loads((payloads / "whatsapp_signed_text.meta.json").read_text())
+    add_channel("whatsapp", "wa", app_secret=meta["app_secret"], verify_token="v",
+                access_token="t", phone_number_id="1")
+    body = (payloads / meta["body_file"]).read_bytes()
+    response = deliver(client, "wa", body, {meta["header_name"]: meta["header_value"]})
+    assert response.status_code == 200 and response.get_json() == {"received": 1, "stored": 1}
+    assert db.session.scalar(select(InboundMessage.outcome)) == "too_old"
+    assert db.session.scalar(select(func.count()).select_from(Thread)) == 0

@@ -378,7 +378,7 @@ def test_a_reply_to_a_deleted_tweet_fails_at_once(channel, x_api):
     del x_api.tweets[original]
     assert sending.run_once()["failed"] == 1
     row = db.session.scalar(select(OutboundMessage))
-    assert row.attempts == 1 and "deleted" in row.last_error
+    assert row.attempts == 1 and "HTTP 400 from" in row.last_error
 
 
 # ---- crash safety: a `sending` row is looked up on X, never blindly resent ----------------------

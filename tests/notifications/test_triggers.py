@@ -142,13 +142,15 @@ def test_follow_and_unfollow_are_idempotent(ctx, users, settle):
 def test_a_burst_of_events_is_written_together_and_a_bad_one_costs_only_its_own(
         app, ctx, users, settle):
     """The worker takes the events that arrive close together as one batch; when the batch fails
-    (here: an event missing its post id), each event is written alone and the failure is kept."""
+    (here: an event missing its post id), each event is written alone and the failure is kept.
+    The bad event stays owed, claimed until its lease ends, to be tried again then."""
     thread = factories.make_thread(users.asker)
     settle()
     worker = workers_of(app)[notifications_worker.RECORDER]
     first = factories.make_answer(users.helper, thread)
     second = factories.make_answer(users.other, thread)
-    worker.submit(events.Event("answer.created", {"thread_id": thread.id}))  # no post_id
+    notifications.owe([events.Event("answer.created", {"thread_id": thread.id})])  # no post_id
+    db.session.commit()
     assert notifications_worker.flush()
 
     assert told(users.asker) == [("answer", users.helper.id), ("answer", users.other.id)]
@@ -156,4 +158,5 @@ def test_a_burst_of_events_is_written_together_and_a_bad_one_costs_only_its_own(
         Notification.user_id == users.asker.id).order_by(Notification.id))] == [first.id, second.id]
     assert len(notifications_worker.failures()) == 1
     assert "KeyError" in notifications_worker.failures()[0]
+    assert notifications.count_owed() == 1
     worker.failures.clear()

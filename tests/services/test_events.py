@@ -37,3 +37,21 @@ def test_announce_reaches_subscribers_at_once_and_unknown_names_are_refused(app,
         events.announce("inbound.lost")
     with pytest.raises(ValueError):
         events.subscribe(app, heard.append, names={"no.such.event"})
+
+
+def test_a_batch_subscriber_gets_a_transactions_events_as_one_list_before_the_commit(app, ctx):
+    """What lets owed notifications cost one INSERT per commit, however many threads it made."""
+    batches: list[list[str]] = []
+    subscriber = lambda happened: batches.append([e.name for e in happened])  # noqa: E731
+    events.subscribe(app, subscriber, names={"thread.created"}, in_transaction=True, batch=True)
+    try:
+        asker = factories.make_user("asker")
+        threads.create_threads([threads.ThreadDraft(asker.id, f"Question number {n} on roaming",
+                                                    "Body.", []) for n in range(3)])
+        assert batches == []  # published, not committing yet
+        db.session.commit()
+        assert batches == [["thread.created"] * 3]
+    finally:
+        events.unsubscribe(app, subscriber)
+    with pytest.raises(ValueError):
+        events.subscribe(app, subscriber, batch=True)  # after the commit is one event at a time

@@ -15,9 +15,13 @@ from typing import Any
 
 import pytest
 
+from sqlalchemy import select
+
 from community.extensions import db
+from community.models import Flag
+from community.services.moderation import flags, hiding
 from community.models.base import utcnow
-from community.services import accounts, answers
+from community.services import accounts, answers, audit
 from tests.factories import make_answer, make_thread, make_user
 
 ACTIONS = ("ask", "answer", "comment", "edit_own", "edit_other", "accept", "unaccept", "endorse",
@@ -61,6 +65,36 @@ MATRIX = {
     # Logging oneself out everywhere: suspension does not stop it either.
     "end_sessions": _row(LOGIN,  OK,         OK,         OK,         OK,        OK,   OK,       OK),
 }
+# Moderators act on threads and read the audit log (services/moderation/threads.py, audit.py).
+NOT_MOD = (403, "moderator.required")
+MODERATION_ACTIONS = ("lock", "unlock", "duplicate", "reopen", "merge", "audit_read")
+ACTIONS += MODERATION_ACTIONS
+MATRIX.update({action: _row(LOGIN, NOT_MOD, NOT_MOD, NOT_MOD, SUSPENDED, NOT_MOD, OK, OK)
+               for action in MODERATION_ACTIONS})
+# Moderators suspend members (only an admin suspends an admin) and review held posts
+# (services/moderation/suspensions.py, held.py); the target is the helper or their answer.
+SUSPEND_ADMIN = (403, "suspend.admin")
+REVIEW_ACTIONS = ("suspend", "unsuspend", "approve", "reject")
+ACTIONS += REVIEW_ACTIONS + ("suspend_admin",)
+MATRIX.update({action: _row(LOGIN, NOT_MOD, NOT_MOD, NOT_MOD, SUSPENDED, NOT_MOD, OK, OK)
+               for action in REVIEW_ACTIONS})
+MATRIX["suspend_admin"] = _row(LOGIN, NOT_MOD, NOT_MOD, NOT_MOD, SUSPENDED, NOT_MOD,
+                               SUSPEND_ADMIN, OK)
+# Members flag others' posts; moderators hide, restore and resolve flags
+# (services/moderation/flags.py, hiding.py); the target is the helper's answer.
+OWN_CONTENT = (403, "flag.own_content")
+FLAG_ACTIONS = ("flag", "flag_own", "hide", "restore", "resolve")
+ACTIONS += FLAG_ACTIONS
+MATRIX["flag"] = _row(LOGIN, OK, OK, OK, SUSPENDED, OK, OK, OK)
+MATRIX["flag_own"] = _row(LOGIN, OWN_CONTENT, OWN_CONTENT, OWN_CONTENT, SUSPENDED, OWN_CONTENT,
+                          OWN_CONTENT, OWN_CONTENT)
+MATRIX["hide"] = _row(LOGIN, NOT_MOD, NOT_MOD, NOT_MOD, SUSPENDED, NOT_MOD, OK, OK)
+# A hidden answer does not exist for members (404, as on every other path); staff see it.
+HIDDEN_POST = (404, "post.not_found")
+MATRIX["restore"] = _row(LOGIN, HIDDEN_POST, HIDDEN_POST, HIDDEN_POST, HIDDEN_POST, NOT_MOD, OK,
+                         OK)
+# Flags are read by staff (the queue) and decided by moderators.
+MATRIX["resolve"] = _row(LOGIN, NOT_STAFF, NOT_STAFF, NOT_STAFF, SUSPENDED, NOT_MOD, OK, OK)
 # On a locked thread only moderators and admins may still reply (DESIGN.md: moderators lock).
 LOCKED_MATRIX = {
     action: _row(LOGIN, LOCKED, LOCKED, LOCKED, SUSPENDED, LOCKED, OK, OK)
@@ -82,6 +116,8 @@ class World:
     actor: Any  # None for anonymous
     own_post: Any  # a post the actor wrote (the question for the asker), or None
     token: str | None = None  # a token issued before a suspension (none can be minted after)
+    other: Any = None  # a second thread (to close the first as a duplicate of, or merge into)
+    target_user: Any = None  # the user a suspension is about
 
 
 def build(role: str, action: str, locked: bool) -> World:
@@ -103,12 +139,32 @@ def build(role: str, action: str, locked: bool) -> World:
     own_post = None
     if actor is asker:
         own_post = thread.question
-    elif actor is not None and action in ("edit_own", "vote_own"):
+    elif actor is not None and action in ("edit_own", "vote_own", "flag_own"):
         own_post = make_answer(actor, thread, "My own answer, to be edited.")
     if action == "unaccept":
         answers.accept(asker, thread, answer)
     if action == "unendorse":
         answers.endorse(make_user("endorser", role="staff"), answer)
+    other = None
+    if action in ("duplicate", "reopen", "merge"):
+        other = make_thread(helper, title="Roaming broken in Spain too", body="Same here.")
+    if action == "reopen":
+        thread.duplicate_of_id = other.id
+    if action == "unlock":
+        thread.is_locked, thread.locked_reason = True, "Heated"
+    if action == "audit_read":
+        audit.record(None, "thread.lock", "thread", thread.id, reason="Heated")
+    target_user = helper
+    if action == "suspend_admin":
+        target_user = make_user("target_admin", role="admin")
+    if action == "unsuspend":
+        helper.suspended_until, helper.suspension_reason = utcnow() + timedelta(days=3), "Spam"
+    if action in ("approve", "reject"):  # held as the spam checker holds (services/threads.py)
+        answer.is_pending, answer.is_hidden = True, True
+    if action == "restore":
+        hiding.apply_hide(None, answer, "Spam")
+    if action == "resolve":
+        flags.flag(make_user("flagger"), answer, "spam")
     token = None
     if role == "suspended":
         token = accounts.issue_token(asker)
@@ -116,7 +172,11 @@ def build(role: str, action: str, locked: bool) -> World:
     if locked:
         thread.is_locked = True
     db.session.commit()
-    return World(thread, answer, actor, own_post, token)
+    return World(thread, answer, actor, own_post, token, other, target_user)
+
+
+def _first_flag_id() -> int | None:
+    return db.session.scalar(select(Flag.id).order_by(Flag.id))
 
 
 def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
@@ -139,6 +199,27 @@ def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
         "vote_own": ("PUT", f"/api/v1/posts/{target.id}/vote", {"value": 1}),
         "follow": ("PUT", f"/api/v1/threads/{thread.id}/follow", None),
         "end_sessions": ("DELETE", "/api/v1/me/sessions", None),
+        "lock": ("POST", f"/api/v1/threads/{thread.id}/lock", {"reason": "Heated"}),
+        "unlock": ("POST", f"/api/v1/threads/{thread.id}/unlock", None),
+        "duplicate": ("POST", f"/api/v1/threads/{thread.id}/duplicate",
+                      {"of": world.other.id if world.other else None}),
+        "reopen": ("POST", f"/api/v1/threads/{thread.id}/reopen", None),
+        "merge": ("POST", f"/api/v1/threads/{thread.id}/merge",
+                  {"into": world.other.id if world.other else None}),
+        "audit_read": ("GET", "/api/v1/moderation/audit", None),
+        "suspend": ("POST", f"/api/v1/users/{world.target_user.id}/suspend",
+                    {"until": None, "reason": "Spam"}),
+        "suspend_admin": ("POST", f"/api/v1/users/{world.target_user.id}/suspend",
+                          {"until": None, "reason": "Spam"}),
+        "unsuspend": ("POST", f"/api/v1/users/{world.target_user.id}/unsuspend", None),
+        "approve": ("POST", f"/api/v1/moderation/held/{answer.id}/approve", None),
+        "reject": ("POST", f"/api/v1/moderation/held/{answer.id}/reject", None),
+        "flag": ("POST", f"/api/v1/posts/{answer.id}/flags", {"reason": "spam"}),
+        "flag_own": ("POST", f"/api/v1/posts/{target.id}/flags", {"reason": "spam"}),
+        "hide": ("POST", f"/api/v1/posts/{answer.id}/hide", {"reason": "Spam"}),
+        "restore": ("POST", f"/api/v1/posts/{answer.id}/restore", None),
+        "resolve": ("POST", f"/api/v1/moderation/flags/{_first_flag_id()}/resolve",
+                    {"outcome": "dismissed"}),
     }[action]
 
 
@@ -170,12 +251,34 @@ def check_effect(action: str, world: World, data: dict) -> None:
         assert data == {"thread_id": world.thread.id, "following": True}
     elif action == "end_sessions":
         assert data == {"ended": 0}  # the actor's API token is no browser session
+    elif action in ("lock", "unlock"):
+        assert data["is_locked"] is (action == "lock")
+        assert data["locked_reason"] == ("Heated" if action == "lock" else None)
+    elif action in ("duplicate", "reopen"):
+        assert data["duplicate_of_id"] == (world.other.id if action == "duplicate" else None)
+    elif action == "merge":
+        assert data["id"] == world.other.id
+        assert [post["id"] for post in data["answers"]] == [answer.id]
+    elif action in ("suspend", "suspend_admin", "unsuspend"):
+        assert data["user"]["id"] == world.target_user.id
+        assert data["suspended"] is (action != "unsuspend")
+    elif action in ("approve", "reject"):
+        assert data["post"]["id"] == answer.id and data["held"] is False
+        assert data["hidden"] is (action == "reject")
+    elif action == "audit_read":
+        assert [(item["action"], item["target"]["id"]) for item in data["items"]] == [
+            ("thread.lock", world.thread.id)]
+    elif action in ("flag", "hide", "restore", "resolve"):
+        assert {"flag": data.get("flagger", {}).get("id") == (actor.id if actor else None),
+                "hide": data.get("hidden") == {"reason": "Spam"},
+                "restore": data.get("hidden", "absent") is None,
+                "resolve": data.get("outcome") == "dismissed"}[action], data
     elif action in ("upvote", "downvote"):
         value = 1 if action == "upvote" else -1
         assert (data["post_id"], data["value"], data["score"]) == (answer.id, value, value)
 
 
-SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201}
+SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201, "flag": 201}
 
 
 @pytest.mark.parametrize("action, role, locked, expected", CASES)

@@ -14,7 +14,8 @@ from community.bridge import Setting, adapter_class, adapter_for
 from community.extensions import db
 from community.models import Channel, User
 from community.models.bridge import CHANNEL_KINDS
-from community.services import accounts, permissions
+from community.outbound import RefusedTarget, check_url
+from community.services import accounts, audit, permissions
 from community.services.errors import Invalid, NotFound
 from community.services.links import absolute
 from community.services.text import clean_text
@@ -41,11 +42,14 @@ def add_channel(actor: User | None, kind: str, slug: str, settings: Mapping[str,
     if db.session.scalar(select(Channel.id).where(Channel.slug == slug)):
         raise Invalid("slug", "channel.slug_taken", "Another channel has that slug.")
     settings = _check_settings(kind, settings)
+    _check_addresses(kind, settings)
     label = clean_text(name) or f"{KIND_LABELS[kind]} ({slug})"
     staff = accounts.system_user(f"{slug}-team", role="staff",
                                  bio=f"Replies our team made directly on {label}.")
     channel = Channel(kind=kind, slug=slug, name=label[:100], settings=settings, staff_user=staff)
     db.session.add(channel)
+    db.session.flush()
+    audit.record(actor, "channel.add", "channel", channel.id, after=_audited(channel))
     db.session.commit()
     return channel
 
@@ -62,15 +66,26 @@ def change_channel(actor: User | None, slug: str, *, settings: Mapping[str, str]
     if actor is not None:
         permissions.require(actor, "bridge.manage")
     channel = _channel_named(slug)
+    before = _audited(channel)
     if settings:
         merged = {**channel.settings, **settings}
         channel.settings = _check_settings(
             channel.kind, {name: value for name, value in merged.items() if value != ""})
+        _check_addresses(channel.kind, {name: value for name, value in channel.settings.items()
+                                        if name in settings})
     if enabled is not None:
         channel.is_enabled = enabled
+    audit.record(actor, "channel.change", "channel", channel.id, before=before,
+                 after=_audited(channel))
     db.session.commit()
     forget_webhook_channels()
     return channel
+
+
+def _audited(channel: Channel) -> dict:
+    """What the audit log keeps of a channel: secrets only as their last characters."""
+    return {"slug": channel.slug, "enabled": channel.is_enabled is not False,
+            "settings": masked_settings(channel)}
 
 
 def parse_settings(lines: str | Iterable[str]) -> dict[str, str]:
@@ -107,6 +122,23 @@ def _check_settings(kind: str, given: Mapping[str, str]) -> dict[str, str]:
     return {name: clean_text(str(value)) for name, value in given.items()}
 
 
+def _check_addresses(kind: str, settings: Mapping[str, str]) -> None:
+    """Settings the server requests (api_base, callback_url, ...) must be http(s) URLs whose
+    every address is public, unless WEBHOOKS_ALLOW_PRIVATE_TARGETS. The adapters check again
+    when they connect, since a name can resolve elsewhere later."""
+    for spec in setting_specs(kind):
+        if spec.url and settings.get(spec.name):
+            try:
+                check_url(settings[spec.name], allow_private=_private_targets())
+            except RefusedTarget as exc:
+                raise Invalid("settings", "channel.address",
+                              f"{spec.name} is refused: {exc}.") from None
+
+
+def _private_targets() -> bool:
+    return bool(current_app.config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"])
+
+
 def masked_settings(channel: Channel) -> dict[str, str]:
     """Settings fit to show back: secrets reduced to their last 4 characters."""
     secret = {spec.name for spec in setting_specs(channel.kind) if spec.secret}
@@ -121,7 +153,8 @@ def webhook_link(channel: Channel) -> str:
 
 def adapter(channel: Channel):
     """The channel's adapter, which speaks its API."""
-    return adapter_for(channel.kind, channel.settings, channel.cursor)
+    return adapter_for(channel.kind, channel.settings, channel.cursor,
+                       private_targets=_private_targets())
 
 
 def channels(actor: User | None) -> list[Channel]:
@@ -171,7 +204,8 @@ def webhook_channel(slug: str):
         if channel is None:
             raise NotFound("channel.not_found", "No such channel.")
         found = kept[slug] = (now + current_app.config["BRIDGE_CHANNEL_CACHE_SECONDS"], channel,
-                              adapter_for(channel.kind, channel.settings, channel.cursor))
+                              adapter_for(channel.kind, channel.settings, channel.cursor,
+                                          private_targets=_private_targets()))
     return found[1], found[2]
 
 

@@ -26,6 +26,7 @@ from community.services import accounts, events, permissions, reputation, thread
 from community.services.bridge.linking import LINK_RE, link_identity
 from community.services.bridge.replies import acknowledgement, owe
 from community.services.errors import Invalid
+from community.services.moderation import spam
 from community.services.retry import is_conflict, retry_on_conflict
 
 # Status callbacks only move a reply forward.
@@ -127,6 +128,8 @@ def _take_message(row: InboundMessage) -> str:
     author = identity.author
     if identity.shadow_user_id == row.channel.staff_user_id:
         return _staff_reply(row)
+    if identity.is_blocked:  # kept for staff; no thread, no comment, no acknowledgement
+        return "blocked"
     if author.is_suspended:
         return "ignored"
     code = LINK_RE.match(row.text)
@@ -142,9 +145,13 @@ def _take_message(row: InboundMessage) -> str:
         row.thread_id, row.comment_id = thread.id, comment.id
         return "joined"
     title = title_of(row, identity.display_name or identity.handle)
+    held = spam.screen(author, body, kind="bridge", title=title) is not None
     thread = threads.create_thread(author, title, body, [row.channel.kind],
-                                   source_kind=row.channel.kind, source_url=row.url)
+                                   source_kind=row.channel.kind, source_url=row.url, held=held)
     reputation.award_for_question(thread.question)
+    if held:  # kept for a moderator (services/moderation/held.py); no acknowledgement
+        row.thread_id, row.post_id = thread.id, thread.question.id
+        return "held"
     owe(_started(row, thread))
     return "thread"
 

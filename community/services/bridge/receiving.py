@@ -9,8 +9,12 @@ the workers run on the intake thread or inline (BRIDGE_INTAKE).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
 
 from community.bridge import (
     STATUS,
@@ -27,9 +31,10 @@ from community.services import events
 from community.services.bridge.channels import adapter, webhook_channel
 from community.services.errors import BadRequest, Unauthorized
 from community.services.retry import retry_on_conflict
-from community.services.text import clean_text
+from community.services.text import clean_text, is_encodable
 
 _INBOUND_KEY = ("channel_id", "external_id")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,19 @@ def _store_delivery(slug: str, body: bytes, headers: dict[str, str],
         messages = handler.parse(body)
     except PayloadError as exc:
         raise BadRequest("bridge.payload", str(exc)) from None
-    rows = _inbound_rows(channel.id, messages, body)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError):
+        # A shape the adapter did not expect (a number where an object goes): refused like any
+        # delivery it cannot read, never a 500, and logged, since the adapter should have said.
+        log.warning("channel %s: unreadable delivery refused", slug, exc_info=True)
+        raise BadRequest("bridge.payload", "The body is not in the shape this channel sends.") \
+            from None
+    _refuse_poison(messages)
+    cutoff = _too_old_before(handler)
+    rows = _inbound_rows(channel.id, messages, body, cutoff)
+    too_old = sum(1 for row in rows if row["outcome"])
+    if too_old:
+        log.info("channel %s: %d event(s) dated before %s kept, not taken in (too_old)", slug,
+                 too_old, cutoff)
     with db.engine.begin() as connection:
         return len(messages), insert_new(connection, InboundMessage.__table__, _INBOUND_KEY,
                                          rows)
@@ -97,17 +114,47 @@ def store(channel_id: int, messages: Iterable[NormalizedMessage], raw: bytes | s
     return stored
 
 
+def _refuse_poison(messages: Iterable[NormalizedMessage]) -> None:
+    """BadRequest for a delivery with a field that is not text, or an identifier holding a lone
+    surrogate (JSON "\\ud800"), which no database stores. Identifiers are kept exactly as sent
+    or not at all, so such a delivery is refused whole; free text is repaired (clean_text)."""
+    for message in messages:
+        author = message.author
+        exact = [message.external_id, message.conversation, message.reply_to, message.status,
+                 message.url, author.external_id if author else None,
+                 *(value for item in message.media for value in item.values())]
+        free = [message.text, message.error, *((author.handle, author.display_name)
+                                               if author else ())]
+        if not (all(isinstance(value, str) and is_encodable(value)
+                    for value in exact if value is not None)
+                and all(isinstance(value, str) for value in free if value is not None)):
+            raise BadRequest("bridge.payload", f"event {str(message.external_id)[:100]!r} has "
+                             "a field that is not text, or an id that is not valid Unicode")
+
+
 def _announce(inbound_ids: list[int]) -> None:
     """Tell the workers what to take in, now that it is committed."""
     if inbound_ids:
         events.announce("inbound.stored", inbound_ids=inbound_ids)
 
 
+def _too_old_before(handler) -> datetime | None:
+    """Events dated before this are kept for staff as `too_old`, never taken in: WhatsApp and
+    Meta redeliver for a few days at most, so an older event is a replay
+    (BRIDGE_MAX_MESSAGE_AGE_HOURS; None on other channels, or when it is 0)."""
+    return utcnow() - _max_age() if handler.ages_out and _max_age() else None
+
+
+def _max_age() -> timedelta:
+    return timedelta(hours=float(current_app.config["BRIDGE_MAX_MESSAGE_AGE_HOURS"] or 0))
+
+
 def _inbound_rows(channel_id: int, messages: Iterable[NormalizedMessage],
-                  raw: bytes | str) -> list[dict]:
+                  raw: bytes | str, too_old_before: datetime | None = None) -> list[dict]:
     """The `InboundMessage` rows for a delivery's events, each with the raw delivery. Stored
     with INSERT ... ON CONFLICT DO NOTHING: a repeated delivery (or the same event twice in one
-    batch, or a concurrent delivery of it) stores nothing new, without a read first."""
+    batch, or a concurrent delivery of it) stores nothing new, without a read first. Events
+    dated before `too_old_before` are stored already settled (`too_old`)."""
     payload = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     payload = payload.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     now = utcnow()
@@ -120,7 +167,9 @@ def _inbound_rows(channel_id: int, messages: Iterable[NormalizedMessage],
         "status": (message.status or "")[:16] or None, "url": (message.url or "")[:500] or None,
         "sent_at": message.sent_at, "received_at": now,
         "media": [dict(item) for item in message.media], "extra": dict(message.extra),
-        "payload": payload, "outcome": "", "error": ""} for message in messages]
+        "payload": payload, "error": "",
+        "outcome": "too_old" if too_old_before and message.sent_at < too_old_before else ""}
+        for message in messages]
 
 
 def _author_fields(author: Author | None) -> dict[str, object] | None:

@@ -11,14 +11,16 @@ from community.extensions import db
 from community.models import InboundMessage, OutboundMessage, Post, Thread, User
 from community.models.base import insert_new, utcnow
 from community.models.bridge import OUTBOX_OPEN
-from community.services import answers, events, permissions, threads
+from community.services import answers, audit, events, permissions, threads
 from community.services.bridge.channels import adapter
 from community.services.errors import Invalid
 from community.services.links import thread_link
 
-# The events after which a bridged thread's best answer may have changed.
+# The events after which a bridged thread's best answer may have changed (a thread closed as a
+# duplicate, or merged, is answered by the thread it points at).
 SETTLING_EVENTS = ("answer.accepted", "answer.unaccepted", "answer.endorsed",
-                   "answer.unendorsed", "post.voted")
+                   "answer.unendorsed", "post.voted", "thread.closed", "thread.reopened",
+                   "thread.merged")
 
 
 def reply_row(row: InboundMessage, kind: str, key: str,
@@ -63,12 +65,30 @@ def settle_answer(event: events.Event) -> None:
     stays out (a new best answer is sent as well). Answers that came from the channel itself
     (a staff reply made there) are not echoed back.
     """
-    origin = db.session.scalar(select(InboundMessage).where(
-        InboundMessage.thread_id == event.data["thread_id"], InboundMessage.outcome == "thread"))
-    if origin is None:
-        return
+    thread_id = event.data["thread_id"]
+    for origin in db.session.scalars(select(InboundMessage).where(
+            InboundMessage.thread_id == thread_id, InboundMessage.outcome == "thread")):
+        _settle(origin)
+    # Customers whose threads were closed as duplicates of this one (or merged into it).
+    pointing = select(Thread.id).where(Thread.duplicate_of_id == thread_id)
+    pointing = pointing.union_all(select(Thread.id).where(Thread.merged_into_id == thread_id))
+    for thread in db.session.scalars(select(Thread).where(Thread.id.in_(pointing))):
+        for origin in db.session.scalars(select(InboundMessage).where(
+                InboundMessage.thread_id == thread.id, InboundMessage.outcome == "thread")):
+            _settle(origin)
+
+
+def answered_by(thread: Thread) -> Thread:
+    """The thread whose answers count for `thread`: the one it was merged into or closed as a
+    duplicate of, else itself."""
+    other_id = thread.merged_into_id or thread.duplicate_of_id
+    return db.session.get(Thread, other_id) if other_id else thread
+
+
+def _settle(origin: InboundMessage) -> None:
     thread = origin.thread
-    best = answers.best_answer(thread)
+    source = answered_by(thread)
+    best = answers.best_answer(source)
     if best is not None and db.session.scalar(select(InboundMessage.id).where(
             InboundMessage.post_id == best.id)):
         best = None
@@ -82,7 +102,7 @@ def settle_answer(event: events.Event) -> None:
     channel = adapter(origin.channel)
     by = "our team" if best.author.is_staff else f"community member {best.author.username}"
     text = fit(f"Answer from {by}:\n\n{plain_text(best.body_html)}", channel.limit,
-               channel.measure, link=thread_link(thread))
+               channel.measure, link=thread_link(source))
     owe(reply_row(origin, "answer", f"answer:{thread.id}:{best.id}", thread, best, text))
 
 
@@ -91,6 +111,8 @@ def retry_reply(actor: User, reply: OutboundMessage) -> OutboundMessage:
     permissions.require(actor, "bridge.operate")
     if reply.state not in ("failed", "held", "pending"):
         raise Invalid("state", "outbox.not_retryable", f"A {reply.state} reply cannot be retried.")
+    audit.record(actor, "reply.retry", "reply", reply.id, before={"state": reply.state},
+                 after={"state": "pending"})
     reply.state, reply.next_attempt_at, reply.last_error = "pending", utcnow(), ""
     events.publish("outbox.queued", outbox_id=reply.id)
     db.session.commit()
@@ -102,6 +124,8 @@ def cancel_reply(actor: User, reply: OutboundMessage) -> OutboundMessage:
     permissions.require(actor, "bridge.operate")
     if reply.state not in OUTBOX_OPEN + ("failed",):
         raise Invalid("state", "outbox.not_cancellable", f"A {reply.state} reply cannot be cancelled.")
+    audit.record(actor, "reply.cancel", "reply", reply.id, before={"state": reply.state},
+                 after={"state": "cancelled"})
     reply.state = "cancelled"
     db.session.commit()
     return reply

@@ -1,7 +1,8 @@
 """Notifications, one module per job:
 
 - `following`: following threads, by hand and automatically
-- `triggers`: who is told what after a change (`record`, run by the notifications worker)
+- `triggers`: who is told what after a change (`write`, `record`)
+- `owed`: the notifications committed changes owe, kept as rows until the worker writes them
 - `reading`: a member's notifications, the unread count, marking them read
 - `email`: email preferences, unsubscribe tokens, claiming notifications for an email
 - `words`: how a notification reads and where it leads
@@ -14,14 +15,16 @@ from community.services.notifications.email import (claim_digests, claim_for_ema
                                                     set_email_mode, unsubscribe,
                                                     unsubscribe_token)
 from community.services.notifications.following import follow, is_following, unfollow
+from community.services.notifications.owed import count_owed, deliver_owed, owe, recover_owed
 from community.services.notifications.reading import (get, get_own, list_for, mark_all_read,
                                                       mark_read, unread_count)
 from community.services.notifications.triggers import TRIGGERS, record
 from community.services.notifications.words import describe, target_url
 
 __all__ = [
-    "TRIGGERS", "claim_digests", "claim_for_email", "describe", "email_available", "follow", "get", "get_own",
-    "is_following", "list_for", "mark_all_read", "mark_read", "record", "release_email",
+    "TRIGGERS", "claim_digests", "claim_for_email", "count_owed", "deliver_owed", "describe",
+    "email_available", "follow", "get", "get_own", "is_following", "list_for", "mark_all_read",
+    "mark_read", "owe", "record", "recover_owed", "release_email",
     "set_email_mode", "target_url", "unfollow", "unread_count", "unsubscribe",
     "unsubscribe_token",
 ]

@@ -1,10 +1,10 @@
 """Who is told what after a change: the notification rows committed domain events call for.
 
-Domain events reach `record()` after their commit, on the notifications worker
-(community/workers/): it writes one notification per person concerned, makes askers and
-answerers follow their thread, publishes `notification.created` for each row and commits, so
-the bell and email follow only what was saved. Nobody is told about their own action, and a
-hidden thread, post or comment is told to staff only.
+Domain events reach `write()` after their commit, on the notifications worker (through the rows
+`owed.py` keeps): it writes one notification per person concerned, makes askers and answerers
+follow their thread and publishes `notification.created` for each row, in the transaction that
+settles the owed rows, so the bell and email follow only what was saved. Nobody is told about
+their own action, and a hidden thread, post or comment is told to staff only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from community.extensions import db
-from community.models import Comment, Notification, Post, Thread, User
+from community.models import Comment, Flag, Notification, Post, Thread, User
 from community.services import accounts, events, live
 from community.services.notifications.following import add_follower, followers
 from community.services.retry import retry_on_conflict
@@ -27,7 +27,8 @@ MENTIONS_MAX = 10
 
 # When one change concerns a person in several ways, they get one notification, of the first
 # kind in this order.
-PRIORITY = ("accepted", "endorsed", "mention", "answer", "comment", "activity")
+PRIORITY = ("accepted", "endorsed", "mention", "answer", "comment", "activity", "flag_agreed",
+            "flag_dismissed")
 
 
 def _mention_keys(text: str) -> list[str]:
@@ -140,6 +141,18 @@ def _answer_endorsed(data: dict[str, Any],
     return recipients, {"thread": post.thread, "post": post}
 
 
+def _flag_resolved(data: dict[str, Any],
+                   mentions: _Mentions) -> tuple[_Recipients, dict[str, Any]] | None:
+    """The flaggers hear the outcome (even of content now hidden: words.py names none of it)."""
+    thread = db.session.get(Thread, data["thread_id"])
+    if thread is None:
+        return None
+    flaggers = db.session.scalars(select(Flag.flagger_id).where(Flag.id.in_(data["flag_ids"])))
+    recipients = _Recipients(data.get("actor_id"))
+    recipients.add(flaggers, f"flag_{data['outcome']}")
+    return recipients, {"thread": thread, "outcome": True}
+
+
 TRIGGERS: dict[str, Callable[[dict[str, Any], _Mentions],
                              tuple[_Recipients, dict[str, Any]] | None]] = {
     "thread.created": _thread_created,
@@ -147,41 +160,24 @@ TRIGGERS: dict[str, Callable[[dict[str, Any], _Mentions],
     "comment.created": _comment_created,
     "answer.accepted": _answer_accepted,
     "answer.endorsed": _answer_endorsed,
+    "flag.resolved": _flag_resolved,
 }
-
-
-def record(happened: list[tuple[str, dict[str, Any]]]) -> None:
-    """Write the notifications committed domain events call for, and auto-follows.
-
-    Called after the events' commit, by the notifications worker (not by a request), with the
-    events that arrived close together (the social bridge starts hundreds of threads a second):
-    one transaction for them all. If that fails, each event is written alone, so one bad event
-    costs only its own notifications; the first failure is then raised for the worker to log.
-    """
-    try:
-        _record_together(happened)
-        return
-    except Exception:
-        if len(happened) == 1:
-            raise
-        db.session.rollback()
-    failure = None
-    for event in happened:
-        try:
-            _record_together([event])
-        except Exception as exc:
-            db.session.rollback()
-            failure = failure or exc
-    if failure is not None:
-        raise failure
 
 
 # Retried like a request's use-case: on SQLite a write that races a request's commit is refused
 # ("database is locked") rather than waited for.
 @retry_on_conflict
-def _record_together(happened: list[tuple[str, dict[str, Any]]]) -> None:
-    """The events' notifications in one transaction, with one read of their threads and one of
-    the users their posts mention; publishes `notification.created` per row and commits."""
+def record(happened: list[tuple[str, dict[str, Any]]]) -> None:
+    """Write the notifications committed domain events call for, and auto-follows, in one
+    transaction, and commit."""
+    write(happened)
+    db.session.commit()
+
+
+def write(happened: list[tuple[str, dict[str, Any]]]) -> None:
+    """The events' notifications, with one read of their threads and one of the users their
+    posts mention (the social bridge starts hundreds of threads a second); publishes
+    `notification.created` per row and flushes, but leaves the commit to the caller."""
     # Held to the end: the session keeps loaded objects only while something refers to them.
     loaded = _load_threads({data["thread_id"] for _, data in happened if data.get("thread_id")})
     mentions = _Mentions(_texts_made(happened, loaded))
@@ -194,7 +190,6 @@ def _record_together(happened: list[tuple[str, dict[str, Any]]]) -> None:
     db.session.flush()
     for item in created:
         events.publish("notification.created", notification_id=item.id, user_id=item.user_id)
-    db.session.commit()
     del loaded
 
 
@@ -230,7 +225,8 @@ def _notify(recipients: _Recipients, target: dict[str, Any]) -> list[Notificatio
     readers = set(db.session.scalars(select(User.id).where(
         User.id.in_(list(kinds)), User.password_hash.is_not(None))))
     kinds = {uid: kind for uid, kind in kinds.items() if uid in readers}
-    staff_only = live.audience(thread, *(x for x in (post, comment) if x)) == live.STAFF
+    staff_only = (not target.get("outcome")
+                  and live.audience(thread, *(x for x in (post, comment) if x)) == live.STAFF)
     if staff_only and kinds:
         staff = set(db.session.scalars(select(User.id).where(
             User.id.in_(list(kinds)), User.role.in_(("staff", "moderator", "admin")))))

@@ -3,7 +3,11 @@
 from community.views.api.common import bp
 
 # Each resource module adds its routes to `bp`.
-from community.views.api import (bridge, notifications, openapi, posts, search,  # noqa: F401
-                                 threads, tokens, users)
+from community.views.api import (bridge, held, notifications, openapi, posts,  # noqa: F401
+                                 search, suspensions, threads, tokens, users)
+from community.views.api import audit, moderation_threads  # noqa: F401
+
+from community.views.api import moderation, openapi_moderation  # noqa: F401
+from community.views.api import openapi_trust  # noqa: F401
 
 __all__ = ["bp"]

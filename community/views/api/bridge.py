@@ -36,7 +36,7 @@ def change_channel(slug: str):
     actor = require_actor()
     data = json_body()
     enabled = data.get("enabled")
-    if enabled is not None and not isinstance(enabled, bool):
+    if "enabled" in data and not isinstance(enabled, bool):  # null too: leave it out instead
         raise Invalid("enabled", "enabled.invalid", "enabled is true or false.")
     return channel(bridge.change_channel(actor, slug, settings=_settings(data), enabled=enabled))
 

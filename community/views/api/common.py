@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 
 from community.extensions import csrf, limiter
-from community.security import current_actor, rate_limit_key
+from community.security import current_actor, post_rate_limit, rate_limit_key
 from community.services import accounts
 from community.models.base import MAX_ID
 from community.services.errors import BadRequest, Invalid, Unauthorized
@@ -18,7 +18,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Token clients carry no cookie, so no CSRF token; session clients send X-CSRFToken (below).
 csrf.exempt(bp)
 
-post_limit = limiter.limit(lambda: current_app.config["RATELIMIT_POST"], key_func=rate_limit_key)
+# Posting, voting and the like: new accounts get the lower RATELIMIT_POST_NEW (security.py).
+post_limit = limiter.limit(post_rate_limit, key_func=rate_limit_key)
 
 
 

@@ -64,7 +64,8 @@ def _list_of(name: str) -> dict[str, Any]:
 SCHEMAS = {
     "Notification": _obj(
         ["id", "kind", "text", "url", "thread_id", "read", "created_at"], id=INT,
-        kind={"enum": ["answer", "comment", "accepted", "endorsed", "mention", "activity"]},
+        kind={"enum": ["answer", "comment", "accepted", "endorsed", "mention", "activity",
+                       "flag_agreed", "flag_dismissed"]},
         text=STR, url=STR, thread_id=INT, post_id={"type": ["integer", "null"]},
         comment_id={"type": ["integer", "null"]},
         actor={"oneOf": [_ref("Author"), {"type": "null"}]}, read={"type": "boolean"},
@@ -91,7 +92,8 @@ SCHEMAS = {
         conversation=STR, reply_to={"type": ["string", "null"]},
         author={"type": ["object", "null"]},
         outcome={"type": "string", "description": "thread, joined, staff_reply, echo, edited, "
-                                                  "hidden, status, linked, ignored or failed"},
+                                                  "hidden, status, linked, ignored, too_old "
+                                                  "or failed"},
         error={"type": ["string", "null"]}, thread_id={"type": ["integer", "null"]},
         post_id={"type": ["integer", "null"]}, comment_id={"type": ["integer", "null"]},
         sent_at=TIME, received_at=TIME),
@@ -130,13 +132,24 @@ SCHEMAS = {
                    id=INT, title=STR, url=STR, tags={"type": "array", "items": STR},
                    status={"enum": ["unanswered", "answered", "solved"]}, score=INT,
                    answer_count=INT, accepted_answer_id={"type": ["integer", "null"]},
-                   is_locked={"type": "boolean"}, author=_ref("Author"), created_at=TIME,
+                   is_locked={"type": "boolean"}, locked_reason={"type": ["string", "null"]},
+                   duplicate_of_id={"type": ["integer", "null"]},
+                   merged_into_id={"type": ["integer", "null"]},
+                   author=_ref("Author"), created_at=TIME,
                    last_activity_at=TIME,
                    source={"oneOf": [{"type": "null"},
-                                     _obj(["channel"], channel=STR, external_url=STR)]}),
+                                     _obj(["channel", "external_url"], channel=STR,
+                                          external_url={"type": ["string", "null"],
+                                                        "description": "null when the channel "
+                                                                       "gives no link"})]}),
     "ThreadDetail": {"allOf": [_ref("Thread"), _obj(
         ["question", "answers", "best_answer_id"], best_answer_id={"type": ["integer", "null"]},
         question=_ref("Post"), answers={"type": "array", "items": _ref("Post")})]},
+    "AuditEntry": _obj(
+        ["id", "action", "actor", "target", "reason", "before", "after", "created_at"], id=INT,
+        action=STR, actor={"oneOf": [_ref("Author"), {"type": "null"}]},
+        target=_obj(["kind", "id"], kind=STR, id=INT), reason=STR,
+        before={"type": "object"}, after={"type": "object"}, created_at=TIME),
     "Revision": _obj(["number", "editor", "body"], number=INT, editor=_ref("Author"),
                      title={"type": ["string", "null"]}, tags={"type": ["array", "null"]},
                      body=STR, summary=STR, created_at=TIME),
@@ -160,7 +173,7 @@ PATHS = {
         "get": _op("List threads", 200, _list_of("Thread"), errors=(400, 422), params=[
             _query("status", {"enum": ["unanswered", "answered", "solved"]}, "Filter by status."),
             _query("tag", STR, "Filter by tag."),
-            _query("author", INT, "Filter by asker id."),
+            _query("author", STR, "Filter by asker id (one no user has matches nothing)."),
             _query("sort", {"enum": ["active", "newest", "votes"]}, "Order (default active)."),
             *LIST_PARAMS]),
         "post": _op("Ask a question", 201, _ref("ThreadDetail"), errors=WRITE_ERRORS, auth=True,
@@ -224,8 +237,10 @@ PATHS = {
                        "description": "true when items are for the suggestion"}),
             errors=(400, 422), params=[
                 {"name": "q", "in": "query", "required": True, "schema": STR,
+                 "example": "voicemail greeting",
                  "description": "Words, \"a phrase\", prefix*, fuzzy~ ; the last word also "
-                                "matches as a prefix."},
+                                "matches as a prefix. Syntax that cannot apply is read as "
+                                "plain words."},
                 _query("status", {"enum": ["unanswered", "answered", "solved"]}, "Filter."),
                 _query("tag", STR, "Filter by tag."),
                 _query("author", STR, "Filter by the asker's username."),
@@ -236,7 +251,9 @@ PATHS = {
     "/threads/similar": {
         "get": _op("Up to 5 threads like a title still being typed, solved first", 200,
                    _obj(["items"], items={"type": "array", "items": _ref("Thread")}),
-                   params=[{"name": "title", "in": "query", "required": True, "schema": STR}])},
+                   params=[{**_query("title", STR, "The title so far; none, or under 3 "
+                                                   "characters, finds nothing."),
+                            "example": "Voicemail greeting will not"}])},
     "/notifications": {
         "get": _op("The caller's notifications, newest first, and how many are unread", 200,
                    {**_list_of("Notification"),
@@ -308,6 +325,41 @@ PATHS = {
         "parameters": [_path("identity_id")],
         "delete": _op("Unlink one of the caller's social accounts", 204, None,
                       errors=(401, 404), auth=True)},
+    # Moderators act on threads (services/moderation/threads.py); 409 when already so.
+    "/threads/{thread_id}/lock": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Lock a thread with a reason: no answers, comments or votes (moderators)",
+                    200, _ref("ThreadDetail"), errors=(400, 401, 403, 404, 409, 413, 422),
+                    auth=True, body=_obj(["reason"], reason=STR))},
+    "/threads/{thread_id}/unlock": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Unlock a thread (moderators)", 200, _ref("ThreadDetail"),
+                    errors=(401, 403, 404, 409), auth=True)},
+    "/threads/{thread_id}/duplicate": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Close a thread as a duplicate of another (moderators)", 200,
+                    _ref("ThreadDetail"), errors=(400, 401, 403, 404, 409, 413, 422), auth=True,
+                    body=_obj(["of"], of=INT))},
+    "/threads/{thread_id}/reopen": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Reopen a thread closed as a duplicate (moderators)", 200,
+                    _ref("ThreadDetail"), errors=(401, 403, 404, 409), auth=True)},
+    "/threads/{thread_id}/merge": {
+        "parameters": [_path("thread_id")],
+        "post": _op("Move a thread's answers and comments into another; the old thread "
+                    "redirects there (moderators). Answers with the target thread.", 200,
+                    _ref("ThreadDetail"), errors=(400, 401, 403, 404, 409, 413, 422), auth=True,
+                    body=_obj(["into"], into=INT))},
+    "/moderation/audit": {
+        "get": _op("The audit log of staff actions, newest first (moderators and admins)", 200,
+                   _list_of("AuditEntry"), errors=(400, 401, 403, 422), auth=True, params=[
+                       _query("actor", STR, "The acting user's id or username."),
+                       _query("action", STR, "e.g. thread.lock, post.hide, user.suspend."),
+                       _query("target_kind", STR, "thread, post, comment, user, channel, ..."),
+                       _query("target_id", INT, "With target_kind."),
+                       _query("since", {"type": "string", "format": "date"}, "On or after."),
+                       _query("until", {"type": "string", "format": "date"}, "On or before."),
+                       *LIST_PARAMS])},
     "/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
 }
 

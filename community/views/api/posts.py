@@ -11,7 +11,8 @@ from community.views.api.common import (bp, int_field, json_body, post_limit, re
 
 @bp.get("/posts/<int:post_id>")
 def get_post(post_id: int):
-    return schemas.post(threads.get_post(current_actor(), post_id))
+    actor = current_actor()
+    return schemas.post(threads.get_post(actor, post_id), actor)
 
 
 @bp.patch("/posts/<int:post_id>")

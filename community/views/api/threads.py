@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import redirect, request, url_for
 
 from community.security import current_actor
 from community.services import answers, threads
@@ -34,7 +34,11 @@ def create_thread():
 
 @bp.get("/threads/<int:thread_id>")
 def get_thread(thread_id: int):
-    return schemas.thread_detail(threads.get_thread(current_actor(), thread_id))
+    actor = current_actor()
+    thread = threads.get_thread(actor, thread_id)
+    if thread.merged_into_id is not None:  # its answers live there now
+        return redirect(url_for("api.get_thread", thread_id=thread.merged_into_id), 301)
+    return schemas.thread_detail(thread, actor)
 
 
 @bp.patch("/threads/<int:thread_id>")
