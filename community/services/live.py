@@ -2,7 +2,7 @@
 
 Rooms: one per thread, a staff-only twin per thread for what only staff may see (hidden
 threads, posts and comments), "lists" for the new-thread bar on list pages, "triage" for staff,
-and one per user for their notifications. community/realtime.py asks these
+"moderation" for staff watching the flag queue, and one per user for their notifications. community/realtime.py asks these
 functions before it lets a client into a room, and workers/live_updates.py before it sends
 anything to one.
 """

@@ -253,14 +253,17 @@ def test_an_unknown_thread_is_404(client, ctx):
     assert_error(client.get("/api/v1/threads/4242"), 404, "thread.not_found")
 
 
-def test_a_hidden_thread_is_404_except_for_staff(client, users, token_for):
+def test_a_hidden_thread_is_404_except_for_staff_and_its_asker(client, users, token_for):
     thread = make_thread(users.asker)
-    thread.is_hidden = True
+    thread.is_hidden, thread.hidden_reason = True, "Spam"
     db.session.commit()
 
     assert_error(client.get(f"/api/v1/threads/{thread.id}"), 404, "thread.not_found")
-    assert_error(client.get(f"/api/v1/threads/{thread.id}", headers=token_for(users.asker)),
+    assert_error(client.get(f"/api/v1/threads/{thread.id}", headers=token_for(users.other)),
                  404, "thread.not_found")
+    # Its asker still reads it, with the moderator's reason (issue 15).
+    mine = client.get(f"/api/v1/threads/{thread.id}", headers=token_for(users.asker))
+    assert mine.status_code == 200 and mine.get_json()["hidden"] == {"reason": "Spam"}
     assert client.get("/api/v1/threads").get_json()["items"] == []
     staff = token_for(users.moderator)
     assert client.get(f"/api/v1/threads/{thread.id}", headers=staff).status_code == 200

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Socket.IO clients against the live server, for the moderation room and hidden content.
+from tests.live.conftest import connect, live_url  # noqa: F401
+
 
 @pytest.fixture
 def new_accounts(app, monkeypatch):

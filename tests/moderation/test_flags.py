@@ -250,3 +250,22 @@ def test_the_flag_form_on_the_thread_page_works_without_javascript(client, users
     refused = client.post(f"/posts/{answer.id}/flag", data={
         "csrf_token": csrf_token(client, f"/threads/{thread.id}"), "reason": "nonsense"})
     assert refused.status_code == 422 and flags_count() == 1
+
+
+def test_the_flagger_is_told_without_the_title_of_a_thread_hidden_since(app, client, users, world,
+                                                                         token_for, settle):
+    thread, _, _ = world
+    flag_id = flag(client, token_for(users.other), thread.question.id).get_json()["id"]
+    client.post(f"/api/v1/moderation/flags/{flag_id}/resolve",
+                headers=token_for(users.moderator), json={"outcome": "agreed", "hide": True})
+    settle()
+
+    items = client.get("/api/v1/notifications", headers=token_for(users.other)).get_json()["items"]
+
+    told = [item for item in items if item["kind"] == "flag_agreed"]
+    assert len(told) == 1 and thread.title not in told[0]["text"]
+    assert told[0]["text"].startswith("Moderators agreed with your flag")
+    assert told[0]["url"].endswith("/notifications")
+    login(client, "other")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Moderators agreed with your flag" in page and thread.title not in page

@@ -13,7 +13,6 @@ from community.services import threads
 from tests.api.contract import assert_error
 from tests.conftest import csrf_token, login
 from tests.factories import make_answer, make_thread
-from tests.live.conftest import connect, live_url  # noqa: F401  (fixtures)
 
 SECRET = "Zanzibarfrequency"  # a word found only in the content that gets hidden
 
@@ -128,6 +127,9 @@ def test_hiding_the_question_hides_the_thread_everywhere(client, users, world, t
     # Its asker can still open it, and reads why.
     mine = client.get(f"/api/v1/threads/{thread.id}", headers=token_for(users.asker))
     assert mine.status_code == 200 and mine.get_json()["hidden"]["reason"]
+    login(client, "asker")
+    page = client.get(f"/threads/{thread.id}").get_data(as_text=True)
+    assert "Hidden by moderators" in page and "Spam: a scam hotline." in page
 
 
 def test_a_hidden_comment_leaves_pages_and_the_api(client, users, world, token_for):
@@ -158,6 +160,9 @@ def test_notifications_about_hidden_content_are_withdrawn(client, users, world, 
 
     after = client.get("/api/v1/notifications", headers=asker).get_json()["items"]
     assert bad.id not in [item["post_id"] for item in after]
+    from community.services.notifications import claim_digests
+    digests = {user.id: items for user, items in claim_digests()}
+    assert digests[users.asker.id] and bad.id not in [n.post_id for n in digests[users.asker.id]]
 
 
 def test_a_visitors_open_page_hears_the_answer_go_without_its_text(users, world, connect,

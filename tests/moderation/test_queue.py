@@ -12,7 +12,6 @@ from community.services import threads
 from tests.api.contract import assert_error
 from tests.conftest import csrf_token, login
 from tests.factories import make_answer, make_thread
-from tests.live.conftest import connect, live_url  # noqa: F401  (fixtures)
 
 QUEUE = "/api/v1/moderation/flags"
 

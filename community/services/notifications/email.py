@@ -17,7 +17,7 @@ from community.extensions import db
 from community.models import Notification, User
 from community.models.base import utcnow
 from community.models.notifications import EMAIL_MODES
-from community.services import permissions
+from community.services import permissions, visibility
 from community.services.errors import Invalid, NotFound
 from community.services.notifications.reading import get
 
@@ -68,13 +68,19 @@ def claim_for_email(notification_id: int) -> Notification | None:
     it emailed (compare-and-set, so two processes never both send it); None if there is none."""
     item = get(notification_id)
     if (item is None or item.read_at is not None or item.emailed_at is not None
-            or item.user.email_notifications != "immediately"):
+            or item.user.email_notifications != "immediately" or not _still_visible(item)):
         return None
     claimed = db.session.execute(
         update(Notification).where(Notification.id == item.id, Notification.emailed_at.is_(None))
         .values(emailed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     return get(notification_id) if claimed == 1 else None
+
+
+def _still_visible(item: Notification) -> bool:
+    """The notification's thread, post and comment are still shown to its reader."""
+    return db.session.scalar(select(Notification.id).where(
+        Notification.id == item.id, visibility.visible_notifications(item.user))) is not None
 
 
 def release_email(notification_ids: list[int]) -> None:
@@ -94,9 +100,12 @@ def claim_digests(now: datetime | None = None) -> list[tuple[User, list[Notifica
                Notification.emailed_at.is_(None)).distinct()))
     batches = []
     for user_id in sorted(user_ids):
+        # Content hidden since the notification was written is not emailed (nor listed).
         ids = list(db.session.scalars(select(Notification.id).where(
             Notification.user_id == user_id, Notification.read_at.is_(None),
-            Notification.emailed_at.is_(None)).order_by(Notification.id)))
+            Notification.emailed_at.is_(None),
+            visibility.visible_notifications(db.session.get(User, user_id)))
+            .order_by(Notification.id)))
         claimed = db.session.execute(
             update(Notification).where(Notification.id.in_(ids), Notification.emailed_at.is_(None))
             .values(emailed_at=now).execution_options(synchronize_session=False)).rowcount

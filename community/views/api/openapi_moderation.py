@@ -14,7 +14,7 @@ HIDDEN = {"oneOf": [{"type": "null"}, _obj(["reason"], reason=STR)],
 TARGET = _obj(["kind", "id", "thread_id"], kind={"enum": ["post", "comment", "thread"]}, id=INT,
               thread_id=INT)
 REASONS = {"enum": ["spam", "abusive", "off_topic", "duplicate", "needs_staff", "other"]}
-MODERATE_ERRORS = (400, 401, 403, 404, 422)
+MODERATE_ERRORS = (400, 401, 403, 404, 413, 422)
 
 MODERATION_SCHEMAS: dict[str, Any] = {
     "Flag": _obj(["id", "target", "reason", "status"], id=INT, target=TARGET, reason=REASONS,
@@ -65,7 +65,7 @@ MODERATION_PATHS: dict[str, Any] = {
                 *LIST_PARAMS])},
     "/moderation/flags/{flag_id}/resolve": {"parameters": [_path("flag_id")], "post": _op(
         "Resolve every open flag on the flag's target (moderators); again on a resolved "
-        "flag: decide again", 200, _ref("Flag"), errors=(400, 401, 403, 404, 409, 422),
+        "flag: decide again", 200, _ref("Flag"), errors=(400, 401, 403, 404, 409, 413, 422),
         auth=True, body=_obj(["outcome"], outcome={"enum": ["agreed", "dismissed"]}, note=STR,
                              hide={"type": "boolean", "description": "With agreed: hide it."}))},
     **_moderate_paths("/posts", "post_id", "post (a question: its thread)"),

@@ -32,18 +32,18 @@ TRUST_SCHEMAS: dict[str, Any] = {
 
 def _user_action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
     return {"parameters": [_path("user_id")], "post": _op(
-        summary, 200, _ref("Suspension"), errors=(400, 401, 403, 404, 422), auth=True,
+        summary, 200, _ref("Suspension"), errors=(400, 401, 403, 404, 413, 422), auth=True,
         body=body)}
 
 
 def _identity_action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
     return {"parameters": [_path("identity_id")], "post": _op(
-        summary, 200, _ref("Identity"), errors=(400, 401, 403, 404, 422), auth=True, body=body)}
+        summary, 200, _ref("Identity"), errors=(400, 401, 403, 404, 413, 422), auth=True, body=body)}
 
 
 def _held_action(summary: str, body: dict[str, Any] | None) -> dict[str, Any]:
     return {"parameters": [_path("post_id")], "post": _op(
-        summary, 200, _ref("HeldPost"), errors=(400, 401, 403, 404, 409, 422), auth=True,
+        summary, 200, _ref("HeldPost"), errors=(400, 401, 403, 404, 409, 413, 422), auth=True,
         body=body)}
 
 
