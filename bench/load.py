@@ -55,6 +55,8 @@ SAMPLE_THREADS = 500
 PASSWORD = "bench-password"   # every bench user's password
 VOTERS = 64                   # extra members who cast the vote load, each with an API token
 VOTE_POSTS = 500              # posts per voter to vote on (and off) in turn
+OPEN_FLAGS = 10_000           # open flags in the moderation queue, at any scale
+FLAG_REASONS = ("spam", "abusive", "off_topic", "needs_staff", "other")
 
 DAY = 86_400.0
 
@@ -82,7 +84,7 @@ class Community:
     def __init__(self, scale: float, seed: int = 20261123) -> None:
         from community.models.base import utcnow
 
-        self.rng = rng = random.Random(seed)
+        self.rng = random.Random(seed)
         self.now = utcnow()
         self.n_threads = max(1, round(BASE_THREADS * scale))
         self.n_posts = max(self.n_threads, round(BASE_POSTS * scale))
@@ -96,6 +98,29 @@ class Community:
         self._votes()
         self._finish()
         self._voters()
+        self._flags()
+
+    def _flags(self) -> None:
+        """Open flags by members on others' visible posts, a few flaggers per post, so that the
+        moderation queue has OPEN_FLAGS to group (as a busy community's backlog would)."""
+        rng = self.rng
+        members = [u["id"] for u in self.users if u["role"] == "member"]
+        visible = [p for p in self.posts if not p["is_hidden"]]
+        self.flags: list[dict[str, Any]] = []
+        seen: set[tuple[int, int]] = set()
+        while len(self.flags) < OPEN_FLAGS and len(seen) < 3 * OPEN_FLAGS:
+            post = rng.choice(visible)
+            flagger = rng.choice(members)
+            if flagger == post["author_id"] or (flagger, post["id"]) in seen:
+                continue
+            seen.add((flagger, post["id"]))
+            moment = self._at(post["created_at"], 2.0 * DAY)
+            self.flags.append({"id": len(self.flags) + 1, "post_id": post["id"],
+                               "comment_id": None, "flagger_id": flagger,
+                               "reason": rng.choice(FLAG_REASONS), "detail": "",
+                               "duplicate_of_id": None, "status": "open", "outcome": None,
+                               "resolved_by_id": None, "resolved_at": None,
+                               "resolution_note": "", "created_at": moment})
 
     # Small helpers ------------------------------------------------------------------------
 
@@ -517,7 +542,8 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
                                 (db.metadata.tables.get("votes"), data.votes),
                                 (db.metadata.tables.get("reputation_events"),
                                  data.reputation_events),
-                                (db.metadata.tables.get("api_tokens"), token_rows)):
+                                (db.metadata.tables.get("api_tokens"), token_rows),
+                                (db.metadata.tables.get("flags"), data.flags)):
                 if table is None:
                     continue
                 with conn.begin():
@@ -529,7 +555,7 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
             if engine.dialect.name == "postgresql":
                 with conn.begin():
                     for name in ("users", "tags", "threads", "posts", "revisions", "comments",
-                                 "votes", "reputation_events", "api_tokens"):
+                                 "votes", "reputation_events", "api_tokens", "flags"):
                         if name not in db.metadata.tables:
                             continue
                         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
@@ -556,7 +582,7 @@ def load(instance_path: Path, scale: float, database_url: str | None = None, *,
         "search_index": search_state, "search_index_seconds": search_seconds,
         "voters": [{"id": v["id"], "username": v["username"], "token": raw, "posts": posts_}
                    for v, raw, posts_ in zip(data.voters, tokens, data.vote_posts)],
-        "tags": len(data.tags), "solved": len(data.accepts),
+        "tags": len(data.tags), "solved": len(data.accepts), "open_flags": len(data.flags),
         "load_seconds": round(time.perf_counter() - started, 2),
         "dialect": engine.dialect.name,
         **probe_result,
@@ -623,7 +649,9 @@ def probe(app, seed: int = 99, deep_page: int = DEEP_PAGE) -> dict[str, Any]:
                                     ~User.username.startswith("bench_voter_"))
         .order_by(User.reputation_total, User.id)))
     member = members[len(members) // 2] if members else None
-    return {"member_username": member,
+    moderator = db.session.scalar(select(User.username).where(User.role == "moderator")
+                                  .order_by(User.id).limit(1))
+    return {"member_username": member, "moderator_username": moderator,
             "visible_threads": len(ids), "page_size": page_size, "deep_page_depth": depth,
             "deep_page_requested_depth": deep_page, "deep_cursor": cursor, "sample_thread_ids": sample}
 

@@ -52,6 +52,7 @@ import search_bench  # noqa: E402
 
 THREAD_PAGE_TARGET = 0.5     # thread page rps / ceiling rps, at least
 DEEP_PAGE_TARGET = 1.5       # deep page p50 / page 1 p50, at most
+QUEUE_PAGE_TARGET = 2.0      # moderation queue p50 / member thread page p50, at most
 
 
 def env_float(name: str, default: float) -> float:
@@ -418,6 +419,16 @@ def main() -> int:
         member_page_bytes = round(statistics.fmean(member_sizes))
         say(f"member pages: logged in as {member}; thread pages mean {member_page_bytes:,} bytes")
 
+        # A moderator's session for the moderation queue (OPEN_FLAGS open flags).
+        moderator_headers = {"Cookie": "session=" + log_in(
+            app_server.base_url, stats["moderator_username"], stats["password"])}
+        status, body = fetch(app_server.base_url, "/staff/moderation", moderator_headers)
+        if status != 200 or b"/resolve" not in body:
+            raise SystemExit(f"GET /staff/moderation as a moderator answered {status} "
+                             "without items to resolve")
+        say(f"moderation queue: {stats['open_flags']:,} open flags, first page "
+            f"{len(body):,} bytes")
+
         # Votes: the statements one vote costs (in-process), then voters for the load.
         voters = stats["voters"]
         vote_connections = max(1, min(vote_connections, len(voters) - 1))
@@ -450,6 +461,7 @@ def main() -> int:
             ("home_page_member", app_server, ["/"], member_headers),
             ("deep_page", app_server, [deep_path], {}),
             ("ceiling", ceiling_server, ["/"], {}),
+            ("moderation_queue", app_server, ["/staff/moderation"], moderator_headers),
             ("votes", app_server, [], None),
         ]
         # With BENCH_ROUNDS > 1 the targets take turns (order reversed every other round), so
@@ -548,6 +560,12 @@ def main() -> int:
             f"{'met' if member_ratio is not None and member_ratio >= THREAD_PAGE_TARGET else 'MISSED'})")
         say(f"deep page p50 / page 1 p50: {deep_ratio}  (target <= {DEEP_PAGE_TARGET}: "
             f"{'met' if deep_ratio is not None and deep_ratio <= DEEP_PAGE_TARGET else 'MISSED'})")
+        queue = results["moderation_queue"]
+        queue_ratio = (round(queue.p50_ms / member_page.p50_ms, 3) if member_page.p50_ms
+                       else None)
+        say(f"moderation queue p50 / member thread page p50: {queue_ratio}  (target <= "
+            f"{QUEUE_PAGE_TARGET}: "
+            f"{'met' if queue_ratio is not None and queue_ratio <= QUEUE_PAGE_TARGET else 'MISSED'})")
         say(f"votes: {vote.rps:,.1f}/s from {len(vote_clients)} API clients, p50 {vote.p50_ms:.2f} ms, "
             f"p99 {vote.p99_ms:.2f} ms, {vote.non_2xx + vote.errors} errors; "
             f"{vote_sql['vote_queries']} SQL statements per vote; thread page ratio {thread_ratio}")
@@ -560,6 +578,7 @@ def main() -> int:
             "thread_page_member_rps": member_page.rps, "thread_page_member_ratio": member_ratio,
             "home_page_rps": home.rps, "home_page_member_rps": member_home.rps,
             "deep_page_rps": deep.rps, "deep_page_ratio": deep_ratio,
+            "moderation_queue_ratio": queue_ratio, "open_flags": stats["open_flags"],
             "votes_per_second": vote.rps, "vote_p50_ms": vote.p50_ms, "vote_p99_ms": vote.p99_ms,
             "vote_errors": vote.non_2xx + vote.errors,
             "vote_409": vote_statuses.get(409, 0), "vote_429": vote_statuses.get(429, 0),
