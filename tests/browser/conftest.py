@@ -7,6 +7,7 @@ locally and fail in CI (see tests/conftest.py `require`).
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -148,3 +149,24 @@ def artifacts() -> Path:
     """tests/artifacts/ (git-ignored), for screenshots a person can look at after the run."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def log_in(page, username: str, next_path: str) -> None:
+    """The real login form, by its labels; it sends us on to `next_path`, logged in."""
+    from playwright.sync_api import expect
+
+    from tests.factories import PASSWORD
+
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
+    expect(page.get_by_role("navigation", name="Account")).to_contain_text(username)
+
+
+def wait_live(page, state: str = "connected") -> None:
+    """live.js marks <html data-live=...> (wait_for_function would need eval, which CSP forbids)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("html")).to_have_attribute("data-live", state)

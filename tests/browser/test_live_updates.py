@@ -4,13 +4,11 @@ in the other without a reload; a vote and a comment follow; a list page shows "1
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import log_in, wait_live
 
-PASSWORD = "correct horse battery"  # tests.factories.PASSWORD
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -27,23 +25,6 @@ def thread_id(app) -> int:
         thread_id = thread.id
         db.session.remove()
         return thread_id
-
-
-def log_in(page, username: str, next_path: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"/login?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
-
-
-def wait_live(page, state: str = "connected") -> None:
-    """live.js marks <html data-live=...> (wait_for_function would need eval, which CSP forbids)."""
-    from playwright.sync_api import expect
-
-    expect(page.locator("html")).to_have_attribute("data-live", state)
 
 
 def test_an_answer_posted_in_one_page_appears_in_the_other(app, page, artifacts, thread_id):

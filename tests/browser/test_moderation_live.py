@@ -4,13 +4,11 @@ visitor's open page live, without a reload."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import log_in, wait_live
 
-PASSWORD = "correct horse battery"  # tests.factories.PASSWORD
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -29,22 +27,6 @@ def forum(app) -> tuple[int, int]:
         ids = thread.id, answer.id
         db.session.remove()
         return ids
-
-
-def log_in(page, username: str, next_path: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(f"/login?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
-
-
-def wait_live(page) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator("html")).to_have_attribute("data-live", "connected")
 
 
 def test_a_flag_agreed_in_the_queue_removes_the_answer_from_a_visitors_open_page(

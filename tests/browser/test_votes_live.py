@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.browser.conftest import log_in
+
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"  # tests.factories.PASSWORD
 UPVOTE = "Upvote (this was helpful)"
 DOWNVOTE = "Downvote (this was not helpful)"
 STAFF = "kestrel_sam"
@@ -63,18 +64,6 @@ def forum(app) -> Forum:
                       staff.id)
         db.session.remove()
     return forum
-
-
-def log_in(page, username: str, next_path: str) -> None:
-    """The real login form, by its labels; it sends us on to `next_path`."""
-    from playwright.sync_api import expect
-
-    page.goto(f"/login?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
-    expect(page.get_by_role("navigation", name="Account")).to_contain_text(username)
 
 
 class Visitor:

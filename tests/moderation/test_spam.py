@@ -140,6 +140,21 @@ def test_a_held_answer_is_not_counted_or_told_until_approved(client, users, toke
         Notification.user_id == users.asker.id, Notification.post_id == post_id)) == 1
 
 
+def test_restoring_a_held_answer_is_refused_so_only_approval_publishes_it(
+        client, users, token_for, new_accounts):
+    thread = make_thread(users.asker)
+    made = client.post(f"/api/v1/threads/{thread.id}/answers", headers=token_for(make_user("spammer")),
+                       json={"body": "Cheap casino deals at https://spam.example/x"})
+    post_id = made.get_json()["id"]
+
+    response = client.post(f"/api/v1/posts/{post_id}/restore", headers=token_for(users.moderator),
+                           json={"reason": "looks fine"})
+
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "post.held"
+    assert client.get(f"/api/v1/threads/{thread.id}").get_json()["answer_count"] == 0
+
+
 def test_reject_keeps_it_hidden_with_the_reason(client, users, token_for, new_accounts):
     spammer = make_user("spammer")
     created = ask(client, token_for(spammer)).get_json()

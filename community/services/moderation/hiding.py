@@ -18,10 +18,9 @@ from community.extensions import db
 from community.models import Comment, Post, Thread, User
 from community.models.base import MAX_ID
 from community.services import audit, events, permissions, reputation, visibility
-from community.services.errors import Invalid, NotFound
-from community.services.text import clean_text
+from community.services.errors import Conflict, NotFound
+from community.services.moderation.reasons import REASON_MAX, optional_reason, required_reason
 
-REASON_MAX = 500
 # Why content hidden by members' flags (flags.py) is hidden; dismissing those flags restores it.
 AUTO_HIDE_REASON = "Hidden automatically after several members flagged it; pending review."
 
@@ -59,13 +58,6 @@ def effective(target: Target) -> Target:
     return target
 
 
-def _reason(raw: Any) -> str:
-    if not isinstance(raw, str) or not clean_text(raw).strip():
-        raise Invalid("reason", "reason.required", "Say why (members and staff see it).")
-    reason = " ".join(clean_text(raw).split())
-    if len(reason) > REASON_MAX:
-        raise Invalid("reason", "reason.too_long", f"A reason is at most {REASON_MAX} characters.")
-    return reason
 
 
 def _state(target: Target) -> dict[str, Any]:
@@ -157,16 +149,21 @@ def hide(actor: User, target: Target, reason: Any) -> Target:
     Raises Unauthorized, Forbidden (`moderator.required`) or Invalid (`reason.required`);
     hiding hidden content changes nothing."""
     permissions.require(actor, "moderation.act", target)
-    apply_hide(actor, target, _reason(reason))
+    apply_hide(actor, target, required_reason(reason))
     db.session.commit()
     return effective(target)
 
 
 def restore(actor: User, target: Target, reason: Any = "") -> Target:
-    """Show hidden content again. Moderators and admins. Raises Unauthorized or Forbidden;
+    """Show hidden content again. Moderators and admins. Raises Unauthorized, Forbidden, or
+    Conflict `post.held` for a post held for review (approving it is what publishes it);
     restoring visible content changes nothing."""
     permissions.require(actor, "moderation.act", target)
-    text = " ".join(clean_text(reason).split())[:REASON_MAX] if isinstance(reason, str) else ""
+    question = target.question if isinstance(target, Thread) else target
+    if isinstance(question, Post) and question.is_pending:
+        raise Conflict("post.held", "This post is held for review: approve or reject it in "
+                                    "the held posts instead.")
+    text = optional_reason(reason)[:REASON_MAX]
     apply_restore(actor, target, text)
     db.session.commit()
     return effective(target)

@@ -16,8 +16,8 @@ from community.models.base import MAX_ID, utcnow
 from community.models.users import SUSPENDED_INDEFINITELY
 from community.services import audit, events, permissions
 from community.services.errors import Invalid, NotFound
+from community.services.moderation.reasons import optional_reason, required_reason
 
-REASON_MAX = 1000
 INDEFINITELY = SUSPENDED_INDEFINITELY.replace(tzinfo=UTC)
 
 
@@ -42,13 +42,6 @@ def parse_until(raw: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _reason(raw: str | None) -> str:
-    reason = " ".join((raw or "").split())
-    if not reason:
-        raise Invalid("reason", "reason.required", "Say why (the user is told).")
-    if len(reason) > REASON_MAX:
-        raise Invalid("reason", "reason.too_long", f"At most {REASON_MAX} characters.")
-    return reason
 
 
 def _state(user: User) -> dict[str, Any]:
@@ -66,7 +59,7 @@ def suspend(actor: User | None, user: User, until: datetime | None, reason: str 
     """
     if actor is not None:
         permissions.require(actor, "user.suspend", user)
-    reason = _reason(reason)
+    reason = required_reason(reason)
     if until is not None and until <= utcnow():
         raise Invalid("until", "until.past", "until must be in the future.")
     before = _state(user)
@@ -119,7 +112,7 @@ def set_identity_blocked(actor: User, identity: ExternalIdentity, blocked: bool,
     no threads or comments and get no acknowledgement. Moderators; a reason is required to
     block. Raises Forbidden, Invalid."""
     permissions.require(actor, "moderation.act")
-    reason = _reason(reason) if blocked else (reason or "").strip()
+    reason = required_reason(reason) if blocked else optional_reason(reason)
     if identity.is_blocked != blocked:
         identity.is_blocked = blocked
         audit.record(actor, "identity.block" if blocked else "identity.unblock", "identity",

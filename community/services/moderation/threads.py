@@ -22,18 +22,7 @@ from community.models import Comment, Post, Thread, User
 from community.models.base import MAX_ID, utcnow
 from community.services import audit, events, permissions
 from community.services.errors import Conflict, Invalid, NotFound
-from community.services.text import clean_text
-
-REASON_MAX = 500
-
-
-def _reason(raw: str | None) -> str:
-    reason = " ".join(clean_text(raw or "").split())
-    if not reason:
-        raise Invalid("reason", "reason.required", "Say why.")
-    if len(reason) > REASON_MAX:
-        raise Invalid("reason", "reason.too_long", f"Reasons are at most {REASON_MAX} characters.")
-    return reason
+from community.services.moderation.reasons import required_reason
 
 
 def _thread(thread_id: int, *, field: str | None = None) -> Thread:
@@ -71,7 +60,7 @@ def lock(actor: User, thread_id: int, reason: str | None) -> Thread:
     Invalid, Conflict (already locked)."""
     permissions.require(actor, "moderation.act")
     thread = _thread(thread_id)
-    reason = _reason(reason)
+    reason = required_reason(reason)
     if thread.is_locked:
         raise Conflict("thread.already_locked", "This thread is already locked.")
     before = state(thread)
