@@ -8,6 +8,7 @@ follows an event:
 | subscriber | events | what it does |
 | --- | --- | --- |
 | bridge replies (in the transaction) | answer (un)accepted/(un)endorsed, post.voted | owe a bridged customer the thread's best answer |
+| bridge intake (in the transaction) | post.approved | owe the acknowledgement a held complaint did not get |
 | owed notifications (in the transaction) | those in notifications.TRIGGERS (thread/answer/comment created, accepted, endorsed, ...) | keep the event as a row until its notifications are written (one INSERT per commit) |
 | search indexer (worker) | every event about a thread | re-index the thread; at a server's first request, reconcile the index with the database |
 | bridge intake (worker, or inline) | inbound.stored | turn stored channel messages into threads |
@@ -27,7 +28,7 @@ from flask import Flask, current_app
 
 from community.services import events
 from community.services import notifications as notification_service
-from community.services.bridge import replies
+from community.services.bridge import acknowledge_approved, replies
 from community.views import page_cache
 from community.workers import bridge, live_updates, notifications, search_indexer
 from community.workers.worker import Worker, workers_of
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         events.subscribe(app, subscriber, names=names, **options)
 
     subscribe(replies.settle_answer, replies.SETTLING_EVENTS, in_transaction=True)
+    subscribe(acknowledge_approved, {"post.approved"}, in_transaction=True)
     subscribe(notification_service.owe, notification_service.TRIGGERS, in_transaction=True,
               batch=True)
     subscribe(search_indexer.subscriber(app, workers), events.THREAD_EVENTS)

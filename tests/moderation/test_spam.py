@@ -238,7 +238,8 @@ SECRET = "spam-secret"
 
 
 @pytest.mark.parametrize("count", [1, 3], ids=["one", "burst"])
-def test_bridge_spam_from_new_customers_is_held_without_an_ack(client, ctx, new_accounts, count):
+def test_bridge_spam_from_new_customers_is_held_without_an_ack_until_approved(
+        client, ctx, token_for, new_accounts, count):
     add_channel("generic", "partner", secret=SECRET, callback_url="http://127.0.0.1:9/x")
     activities = [{"type": "message", "id": f"m{n}", "conversation": f"c{n}",
                    "author": {"id": f"u{n}"}, "timestamp": int(time.time()),
@@ -258,3 +259,14 @@ def test_bridge_spam_from_new_customers_is_held_without_an_ack(client, ctx, new_
     assert held_thread.is_hidden and held_thread.question.is_pending
     assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == count - 1
     assert client.get(f"/api/v1/threads/{held_thread.id}").status_code == 404
+
+    # Approved, the customer gets the acknowledgement their message did not get.
+    moderator = make_user("mod", role="moderator")
+    approved = client.post(f"/api/v1/moderation/held/{held_thread.question.id}/approve",
+                           headers=token_for(moderator))
+    assert approved.status_code == 200
+    db.session.expire_all()
+    acks = db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.thread_id == held_thread.id)).all()
+    assert [ack.kind for ack in acks] == ["ack"]
+    assert client.get(f"/api/v1/threads/{held_thread.id}").status_code == 200

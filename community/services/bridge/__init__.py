@@ -18,7 +18,7 @@ from community.services.bridge.channels import (KIND_LABELS, adapter, add_channe
                                                 forget_webhook_channels, get_channel,
                                                 masked_settings, parse_settings, setting_specs,
                                                 webhook_link)
-from community.services.bridge.intake import intake, retry_intake
+from community.services.bridge.intake import acknowledge_approved, intake, retry_intake
 from community.services.bridge.linking import (LINK_CODE_LIFETIME, linked_identities,
                                                new_link_code, unlink, unlink_by_token,
                                                unlink_token)
@@ -27,7 +27,8 @@ from community.services.bridge.replies import cancel_reply, retry_reply
 from community.services.bridge.staff import get_inbound, get_reply, list_replies, recent_inbound
 
 __all__ = [
-    "KIND_LABELS", "LINK_CODE_LIFETIME", "Receipt", "adapter", "add_channel", "cancel_reply",
+    "KIND_LABELS", "LINK_CODE_LIFETIME", "Receipt", "acknowledge_approved", "adapter",
+    "add_channel", "cancel_reply",
     "change_channel", "channels", "forget_webhook_channels", "get_channel", "get_inbound",
     "get_reply", "handshake", "intake", "intake_leftovers", "intake_many", "linked_identities",
     "list_replies", "masked_settings", "new_link_code", "parse_settings", "poll", "receive",

@@ -162,6 +162,16 @@ def _started(row: InboundMessage, thread: Thread) -> dict:
     return acknowledgement(row, row.identity.display_name or row.identity.handle, thread)
 
 
+def acknowledge_approved(event: events.Event) -> None:
+    """In the transaction that approves a question the spam checker held: owe its customer the
+    acknowledgement their message did not get."""
+    row = db.session.scalar(select(InboundMessage).where(
+        InboundMessage.post_id == event.data["post_id"], InboundMessage.outcome == "held"))
+    if row is not None and row.thread is not None:
+        row.outcome = "thread"
+        owe(acknowledgement(row, row.identity.display_name or row.identity.handle, row.thread))
+
+
 def _staff_reply(row: InboundMessage) -> str:
     """Our own account wrote on the channel: an echo of a reply we sent, or a native staff reply."""
     if _is_our_send(row):
