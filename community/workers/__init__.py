@@ -7,7 +7,7 @@ follows an event:
 
 | subscriber | events | what it does |
 | --- | --- | --- |
-| bridge replies (in the transaction) | answer (un)accepted/(un)endorsed, post.voted | owe a bridged customer the thread's best answer |
+| bridge replies (in the transaction) | answer (un)accepted/(un)endorsed, post.voted, post hidden/restored, thread closed/reopened/merged | owe a bridged customer the thread's best answer (a hidden one is never sent) |
 | bridge intake (in the transaction) | post.approved | owe the acknowledgement a held complaint did not get |
 | owed notifications (in the transaction) | those in notifications.TRIGGERS (thread/answer/comment created, accepted, endorsed, ...) | keep the event as a row until its notifications are written (one INSERT per commit) |
 | search indexer (worker) | every event about a thread | re-index the thread; at a server's first request, reconcile the index with the database |

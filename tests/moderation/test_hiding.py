@@ -4,13 +4,19 @@ stays visible, marked with the reason, to staff and its author."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from sqlalchemy import select
 
 from community.extensions import db
-from community.models import AuditEntry
+from community.bridge import generic
+from community.models import AuditEntry, InboundMessage, OutboundMessage, Thread
 from community.services import threads
 from tests.api.contract import assert_error
+from tests.bridge.conftest import SECRET as PARTNER_SECRET
+from tests.bridge.conftest import add_channel, deliver
 from tests.conftest import csrf_token, login
 from tests.factories import make_answer, make_thread
 
@@ -196,3 +202,26 @@ def test_the_page_buttons_hide_and_restore_for_moderators(client, users, world):
                 data={"csrf_token": csrf_token(client, f"/threads/{thread.id}")})
     db.session.expire_all()
     assert not db.session.get(type(bad), bad.id).is_hidden
+
+
+def test_a_hidden_best_answer_is_not_sent_to_the_bridged_customer(client, ctx, users, token_for):
+    add_channel("generic", "partner", secret=PARTNER_SECRET, callback_url="http://127.0.0.1:9/x")
+    body = json.dumps({"activities": [{
+        "type": "message", "id": "m1", "conversation": "c1", "author": {"id": "u1"},
+        "timestamp": int(time.time()), "text": "My calls keep dropping since Monday"}]}).encode()
+    assert deliver(client, "partner", body, generic.sign(PARTNER_SECRET, body)).status_code == 200
+    thread_id = db.session.scalar(select(InboundMessage.thread_id))
+    answer = make_answer(users.helper, db.session.get(Thread, thread_id), "Call us on 0800 ...")
+    assert client.post(f"/api/v1/posts/{answer.id}/endorse",
+                       headers=token_for(users.staff)).status_code == 200
+
+    def answer_states() -> list[str]:
+        db.session.expire_all()
+        return list(db.session.scalars(select(OutboundMessage.state).where(
+            OutboundMessage.kind == "answer")))
+
+    assert answer_states() == ["pending"]
+
+    assert hide(client, token_for(users.moderator), "posts", answer.id).status_code == 200
+
+    assert answer_states() == ["cancelled"]

@@ -20,7 +20,7 @@ from community.services.links import thread_link
 # duplicate, or merged, is answered by the thread it points at).
 SETTLING_EVENTS = ("answer.accepted", "answer.unaccepted", "answer.endorsed",
                    "answer.unendorsed", "post.voted", "thread.closed", "thread.reopened",
-                   "thread.merged")
+                   "thread.merged", "post.hidden", "post.restored")
 
 
 def reply_row(row: InboundMessage, kind: str, key: str,
