@@ -1,0 +1,23 @@
+"""Triage: claims on threads and what the queue keeps per thread.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 20:30:00
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
