@@ -24,6 +24,7 @@ class Flag(db.Model):
     __tablename__ = "flags"
     __table_args__ = (
         Index("ix_flags_status_created", "status", "created_at", "id"),
+        Index("ix_flags_status_id", "status", "id"),  # the queue reads each list in id order
         Index("ix_flags_post_status", "post_id", "status"),
         Index("ix_flags_comment_status", "comment_id", "status"),
         Index("ix_flags_flagger_created", "flagger_id", "created_at"),

@@ -63,6 +63,7 @@ def upgrade():
         batch_op.create_index('ix_flags_flagger_created', ['flagger_id', 'created_at'], unique=False)
         batch_op.create_index('ix_flags_post_status', ['post_id', 'status'], unique=False)
         batch_op.create_index('ix_flags_status_created', ['status', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_flags_status_id', ['status', 'id'], unique=False)
 
     with op.batch_alter_table('bridge_identities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_blocked', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -114,6 +115,7 @@ def downgrade():
         batch_op.drop_column('is_blocked')
 
     with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.drop_index('ix_flags_status_id')
         batch_op.drop_index('ix_flags_status_created')
         batch_op.drop_index('ix_flags_post_status')
         batch_op.drop_index('ix_flags_flagger_created')

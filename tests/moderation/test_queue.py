@@ -69,6 +69,26 @@ def test_one_item_per_target_oldest_first_with_reasons_flaggers_and_history(
                                      "suspended_until": None}
 
 
+def test_paging_one_item_at_a_time_lists_every_target_once_in_order_of_its_first_flag(
+        client, users, token_for):
+    thread = make_thread(users.asker, "Bill shows a charge I never made", "Twice this month.")
+    answers = [make_answer(users.helper, thread, f"Reply number {n}.") for n in range(10)]
+    for who in (users.other, users.asker):  # each answer's flags lie ten flags apart
+        for answer in answers:
+            response = client.post(f"/api/v1/posts/{answer.id}/flags", headers=token_for(who),
+                                   json={"reason": "spam"})
+            assert response.status_code == 201
+    headers, seen, cursor = token_for(users.staff), [], ""
+    while True:
+        page = client.get(f"{QUEUE}?limit=1{cursor}", headers=headers).get_json()
+        seen += [(item["target"]["id"], item["flag_count"]) for item in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+
+    assert seen == [(answer.id, 2) for answer in answers]
+
+
 def test_resolving_moves_the_item_and_counts_in_the_authors_history(client, users, flagged,
                                                                     token_for):
     first, comment, _ = flagged

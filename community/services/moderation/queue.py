@@ -58,12 +58,43 @@ class QueueItem:
 
 
 def _targets(status: str, after: int | None, limit: int) -> list[tuple[int | None, int | None, int]]:
-    first = func.min(Flag.id).label("first")
-    query = (select(Flag.post_id, Flag.comment_id, first).where(Flag.status == status)
-             .group_by(Flag.post_id, Flag.comment_id))
-    if after is not None:
-        query = query.having(func.min(Flag.id) > after)
-    return list(db.session.execute(query.order_by(first).limit(limit + 1)))
+    """(post id, comment id, first flag id) of the next `limit + 1` targets after `after`, in
+    the order of their first flag in this list. Flags are read in id order a chunk at a time
+    (index on status, id); a target counts where the flag read is its first one (an earlier one
+    means an earlier page showed it), so no request aggregates the whole list."""
+    found: list[tuple[int | None, int | None, int]] = []
+    seen: set[tuple[int | None, int | None]] = set()
+    position, chunk = after or 0, 4 * (limit + 1)
+    while len(found) <= limit:
+        rows = db.session.execute(
+            select(Flag.id, Flag.post_id, Flag.comment_id)
+            .where(Flag.status == status, Flag.id > position).order_by(Flag.id).limit(chunk)).all()
+        if not rows:
+            break
+        position = rows[-1].id
+        fresh: dict[tuple[int | None, int | None], int] = {}
+        for flag_id, post_id, comment_id in rows:
+            key = (post_id, comment_id)
+            if key not in seen and key not in fresh:
+                fresh[key] = flag_id
+        seen.update(fresh)
+        firsts = _first_flags(status, fresh)
+        found += [(*key, flag_id) for key, flag_id in fresh.items() if firsts.get(key) == flag_id]
+    return found[:limit + 1]
+
+
+def _first_flags(status: str, targets) -> dict[tuple[int | None, int | None], int]:
+    """Each target's first flag id in the list (per-target indexes)."""
+    firsts: dict[tuple[int | None, int | None], int] = {}
+    for column, position in ((Flag.post_id, 0), (Flag.comment_id, 1)):
+        ids = [key[position] for key in targets if key[position] is not None]
+        if not ids:
+            continue
+        for target_id, first in db.session.execute(
+                select(column, func.min(Flag.id)).where(column.in_(ids), Flag.status == status)
+                .group_by(column)):
+            firsts[(target_id, None) if position == 0 else (None, target_id)] = first
+    return firsts
 
 
 def _history(authors: set[int]) -> dict[int, History]:
@@ -73,7 +104,8 @@ def _history(authors: set[int]) -> dict[int, History]:
     for column, model in ((Flag.post_id, Post), (Flag.comment_id, Comment)):
         rows = db.session.execute(
             select(model.author_id, func.count(Flag.id)).join(model, model.id == column)
-            .where(Flag.outcome == "agreed", model.author_id.in_(authors))
+            .where(Flag.status == "resolved", Flag.outcome == "agreed",
+                   model.author_id.in_(authors))
             .group_by(model.author_id))
         for author_id, count in rows:
             found[author_id].agreed_flags += count
@@ -107,11 +139,13 @@ def queue(viewer: User | None, *, status: str = "open", cursor: str | None = Non
         select(Comment).where(Comment.id.in_(comment_ids)).options(
             joinedload(Comment.author), joinedload(Comment.post).joinedload(Post.thread)))
     } if comment_ids else {}
-    flags = list(db.session.scalars(
-        select(Flag).where(Flag.status == status,
-                           Flag.post_id.in_(post_ids) | Flag.comment_id.in_(comment_ids))
-        .options(selectinload(Flag.flagger), selectinload(Flag.duplicate_of))
-        .order_by(Flag.id)))
+    flags: list[Flag] = []
+    for column, ids in ((Flag.post_id, post_ids), (Flag.comment_id, comment_ids)):
+        if ids:  # one statement per kind: each uses its target's index
+            flags += db.session.scalars(
+                select(Flag).where(column.in_(ids), Flag.status == status)
+                .options(selectinload(Flag.flagger), selectinload(Flag.duplicate_of)))
+    flags.sort(key=lambda flag: flag.id)
     items = []
     for post_id, comment_id, first in rows:
         target = posts.get(post_id) if post_id is not None else comments.get(comment_id)
