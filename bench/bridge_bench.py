@@ -51,7 +51,9 @@ SECRET = "bench-bridge-secret"
 def _config(instance: Path, database_url: str | None) -> dict[str, Any]:
     return {"INSTANCE_PATH": str(instance),
             "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{instance / 'community.db'}",
-            "RATELIMIT_ENABLED": False}
+            "RATELIMIT_ENABLED": False,
+            # The partner the outbox answers listens on loopback.
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True}
 
 
 def make_app():

@@ -35,7 +35,7 @@ from community.search.evaluate import Generation, View, segment_key, top
 from community.search.interfaces import Drift, Hit, Results, SearchQuery
 from community.search.snippets import highlight
 from community.search.whoosh_storage import (ScratchRamStorage, close_searcher, close_searchers,
-                                              file_storage, latest_searcher)
+                                             exclusive, file_storage, latest_searcher)
 from community.search.writer_process import WriterProcess
 
 TEXT_FIELDS = ["title", "body", "answers", "best", "tags"]
@@ -131,8 +131,9 @@ def _fields(doc: SearchDocument) -> dict:
 
 class WhooshIndex:
     def __init__(self, storage, index, *, needs_rebuild: bool, file_lock: bool = True,
-                 writer: WriterProcess | None = None) -> None:
+                 writer: WriterProcess | None = None, path: str | None = None) -> None:
         self._storage = storage
+        self._path = path
         self._file_lock = file_lock
         self._ix = index
         # Where index() and remove() go when a child process writes (see writer_process.py).
@@ -171,7 +172,7 @@ class WhooshIndex:
             try:
                 index = storage.open_index(INDEX_NAME)
                 index.doc_count()  # touch the segments: a corrupt file fails here, not mid-request
-                return cls(storage, index, needs_rebuild=False, writer=writer)
+                return cls(storage, index, needs_rebuild=False, writer=writer, path=path)
             except Exception:  # empty dir, truncated or corrupt files, an old schema version
                 pass
             gc.collect()
@@ -179,7 +180,7 @@ class WhooshIndex:
         os.makedirs(path, exist_ok=True)
         storage = file_storage(path)
         return cls(storage, storage.create_index(_schema(), INDEX_NAME), needs_rebuild=True,
-                   writer=writer)
+                   writer=writer, path=path)
 
     @classmethod
     def in_memory(cls) -> WhooshIndex:
@@ -222,6 +223,10 @@ class WhooshIndex:
             with self._writing() as writer:
                 for thread_id in thread_ids:
                     writer.delete_by_term("id", str(thread_id))
+
+    def maintenance(self):
+        """Whole-index work one process at a time: a context yielding False elsewhere."""
+        return exclusive(self._path)
 
     def rebuild(self, documents: Iterable[SearchDocument],
                 progress: Callable[[int], None] | None = None) -> int:

@@ -4,11 +4,14 @@ concurrent commits merging segments away."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import TOC
@@ -46,6 +49,26 @@ def file_storage(path: str) -> FileStorage:
     index. Read from files, a new searcher is cheap and queries no slower (their postings are
     cached)."""
     return FileStorage(path, supports_mmap=False)
+
+
+@contextmanager
+def exclusive(path: str | None) -> Iterator[bool]:
+    """Whole-index work (comparing it with the database, rebuilding it) in one process at a
+    time: yields True to the process that holds the lock file beside the index folder, False
+    to the others, which leave the work to it. No path (a RAM index): always True."""
+    if path is None:
+        yield True
+        return
+    with open(f"{path.rstrip(os.sep)}.maintenance.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def latest_searcher(ix) -> Searcher:

@@ -4,12 +4,13 @@ after commits, and rebuild/check)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
 import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
 from flask import Flask, current_app
@@ -230,10 +231,20 @@ def check() -> Drift:
         return get_index().check(_documents(connection))
 
 
+def _whole_index():
+    """A context yielding True to the one server process that may work on the whole index now
+    (several would rebuild it over each other), False to the others."""
+    maintenance = getattr(get_index(), "maintenance", None)
+    return maintenance() if maintenance else nullcontext(True)
+
+
 def _ensure_ready() -> None:
-    """A missing or corrupt index was recreated empty at start: fill it before first use."""
+    """A missing or corrupt index was recreated empty at start: fill it before first use
+    (unless another process is filling it: searches then see what it has written so far)."""
     if getattr(get_index(), "needs_rebuild", False):
-        rebuild()
+        with _whole_index() as ours:
+            if ours:
+                rebuild()
 
 
 def reindex(thread_ids: Iterable[int]) -> None:
@@ -250,13 +261,16 @@ def reconcile(batch: int = 500) -> int:
     threads missing or stale there and take out those that should not be (an empty or unreadable
     index is rebuilt); returns how many threads that touched. Each is read again as it is
     written, so a change committed meanwhile is not undone."""
-    if getattr(get_index(), "needs_rebuild", False):
-        return rebuild()
-    drift = check()
-    changed = sorted({*drift.missing, *drift.stale, *drift.extra})
-    for start in range(0, len(changed), batch):
-        reindex(changed[start:start + batch])
-    return len(changed)
+    with _whole_index() as ours:
+        if not ours:  # another server process is at it, for every process
+            return 0
+        if getattr(get_index(), "needs_rebuild", False):
+            return rebuild()
+        drift = check()
+        changed = sorted({*drift.missing, *drift.stale, *drift.extra})
+        for start in range(0, len(changed), batch):
+            reindex(changed[start:start + batch])
+        return len(changed)
 
 
 def init_app(app: Flask) -> None:

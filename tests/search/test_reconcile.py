@@ -9,6 +9,7 @@ from sqlalchemy import update
 from community.extensions import db
 from community.models import Thread
 from community.search import Drift, get_index
+from community.search.whoosh_index import WhooshIndex
 from community.services import search as search_service
 from community.services import threads
 from community.workers import search_indexer
@@ -36,3 +37,15 @@ def test_the_indexer_reconciles_missing_stale_and_extra_threads(ctx, users, inde
     assert search_service.check().clean
     assert running(search_indexer.NAME).failures == []
     assert search_service.reconcile() == 0  # nothing left to do
+
+
+def test_whole_index_work_goes_to_one_process_at_a_time(tmp_path):
+    """Two server processes opening one index folder (as gunicorn's workers do): while one
+    reconciles or rebuilds, the other leaves it to that one instead of writing over it."""
+    path = str(tmp_path / "search-index")
+    first, second = WhooshIndex.on_disk(path), WhooshIndex.on_disk(path)
+
+    with first.maintenance() as ours, second.maintenance() as theirs:
+        assert (ours, theirs) == (True, False)
+    with second.maintenance() as theirs_now:
+        assert theirs_now
