@@ -22,6 +22,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/community db upgrade
+	$(BIN)/community triage rebuild
 	$(BIN)/community demo load --if-empty
 	$(BIN)/community run --host $(HOST) --port $(PORT)
 

@@ -15,7 +15,9 @@
 6. Webhook ingest (bench/bridge_bench.py): a burst of signed generic-channel deliveries into one
    server process, on SQLite and (with BENCH_DATABASE_URL) PostgreSQL: accepted per second,
    threads per second end to end, and an audit that nothing was lost or stored twice.
-7. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
+7. Webhook fan-out (bench/webhook_bench.py): 2,000 events to 5 loopback subscribers, one failing
+   half its requests: deliveries per second, commit-to-receipt p50/p99, none lost, in order.
+8. Print readable lines, then one JSON line (last); the same JSON goes to bench/results/latest.json.
 
 See bench/README.md for the knobs and how to read the figures.
 """
@@ -49,6 +51,7 @@ import load  # noqa: E402
 import loadgen  # noqa: E402
 import render_bench  # noqa: E402
 import search_bench  # noqa: E402
+import webhook_bench  # noqa: E402
 
 THREAD_PAGE_TARGET = 0.5     # thread page rps / ceiling rps, at least
 DEEP_PAGE_TARGET = 1.5       # deep page p50 / page 1 p50, at most
@@ -538,6 +541,9 @@ def main() -> int:
         # The worst posts for the markdown renderer (issue 14), in-process.
         render = render_bench.measure(say)
 
+        # Webhook fan-out (issue 19), in-process, its own instance.
+        fanout = webhook_bench.for_make_bench(workdir, database_url, say)
+
         thread, ceiling = results["thread_page"], results["ceiling"]
         home, deep = results["home_page"], results["deep_page"]
         member_page, member_home = results["thread_page_member"], results["home_page_member"]
@@ -602,6 +608,7 @@ def main() -> int:
         for name in results:
             summary[f"{'vote' if name == 'votes' else name}_cpu_ms"] = cpu_ms[name]
         summary.update(render)
+        summary.update(fanout)
         summary.update({
             "thread_page_cpu_ratio": cpu_ratio, "thread_page_member_cpu_ratio": member_cpu_ratio,
             "thread_page_ratio_target_met": thread_ratio is not None and thread_ratio >= THREAD_PAGE_TARGET,

@@ -8,11 +8,14 @@ from flask import Flask
 from community.models.bridge import CHANNEL_KINDS
 from community.services import accounts, bridge, demo, reputation
 from community.services import audit as audit_service
+from community.services import webhooks as webhook_service
 from community.services import search as search_service
+from community.services import triage as triage_service
 from community.services.errors import DomainError
 from community.services.moderation import suspensions
 from community.workers import bridge as bridge_workers
 from community.workers import mailer
+from community.workers import webhooks as webhook_workers
 
 users = click.Group("users", help="Manage user accounts.")
 
@@ -26,7 +29,7 @@ users = click.Group("users", help="Manage user accounts.")
 def create_user(username: str, email: str, password: str, role: str) -> None:
     """Create an account, e.g. a staff member: users create NAME --email E --role staff."""
     try:
-        user = accounts.register(username, email, password, role=role)
+        user = accounts.register(username, email, password, role=role, verified=True)
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(f"Created {user.role} {user.username} (id {user.id}).")
@@ -217,6 +220,18 @@ def run_worker(once: bool) -> None:
     bridge_workers.run_sender_forever()
 
 
+triage_group = click.Group("triage", help="The staff triage queue.")
+
+
+@triage_group.command("rebuild")
+@click.option("--all", "everything", is_flag=True,
+              help="Every thread, not only those the queue has not seen yet.")
+def rebuild_triage(everything: bool) -> None:
+    """Place threads in the triage queue (those from before it existed, or bulk-loaded)."""
+    count = triage_service.rebuild(everything=everything)
+    click.echo(f"Looked at {count} threads.")
+
+
 audit_group = click.Group("audit", help="The audit log of staff actions.")
 
 
@@ -241,6 +256,58 @@ def list_audit(actor: str | None, action: str | None, since: str | None, limit: 
         click.echo("No audit entries match.")
 
 
+webhooks_group = click.Group("webhooks", help="Outbound webhooks and their delivery worker.")
+
+
+@webhooks_group.command("add")
+@click.argument("url")
+@click.option("--event", "wanted", multiple=True, required=True, metavar="TYPE",
+              help="Repeat for each event type (thread.created, answer.accepted, ...) or *.")
+@click.option("--description", default="")
+def add_webhook(url: str, wanted: tuple[str, ...], description: str) -> None:
+    """Subscribe URL to events; prints the signing secret (shown this once)."""
+    try:
+        item = webhook_service.create(None, url, list(wanted), description)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"Added webhook {item.id}: {item.url} ({', '.join(item.events)})")
+    click.echo(f"Secret (shown once): {item.secret}")
+
+
+@webhooks_group.command("list")
+def list_webhooks() -> None:
+    """Subscriptions: id, state, URL, events."""
+    items = webhook_service.subscriptions(None)
+    for item in items:
+        state = "enabled" if item.is_enabled else "disabled"
+        click.echo(f"{item.id} {state} {item.url} {','.join(item.events)}")
+    if not items:
+        click.echo("No webhooks.")
+
+
+@webhooks_group.command("remove")
+@click.argument("subscription_id", type=int)
+def remove_webhook(subscription_id: int) -> None:
+    """Delete a subscription and its delivery log."""
+    try:
+        webhook_service.delete(None, webhook_service.get(None, subscription_id))
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"Removed webhook {subscription_id}.")
+
+
+@webhooks_group.command("worker")
+@click.option("--once", is_flag=True, help="Send everything due, then exit.")
+def run_webhooks_worker(once: bool) -> None:
+    """Send owed webhook deliveries; runs until stopped."""
+    if once:
+        counts = webhook_workers.send()
+        click.echo(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing due.")
+        return
+    click.echo("Webhooks worker running; Ctrl+C stops it.")
+    webhook_workers.run_forever()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_group)
@@ -249,3 +316,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(notifications_group)
     app.cli.add_command(bridge_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(triage_group)
+    app.cli.add_command(webhooks_group)

@@ -103,6 +103,31 @@ DEFAULTS: dict[str, Any] = {
     "MODERATION_SPAM_THRESHOLD": 5.0,
     "MODERATION_BANNED_DOMAINS": [],
     "MODERATION_BANNED_WORDS": [],
+    # The staff triage queue (docs/TRIAGE.md): minutes each source expects an answer within,
+    # score weights, how long a claim holds, and the words that raise a thread.
+    "TRIAGE_EXPECTATIONS": {"whatsapp": 60, "messenger": 60, "x": 60, "instagram": 60,
+                            "mastodon": 240, "telegram": 240, "generic": 240, "web": 1440,
+                            "api": 1440},
+    "TRIAGE_WEIGHTS": {"waiting": 1.0, "urgent": 2.0, "negative": 1.5, "repeat": 0.5,
+                       "needs_staff": 2.0, "vulnerable": 2.5, "follow_up": 0.5, "reopened": 1.0},
+    "TRIAGE_CLAIM_MINUTES": 30,
+    "TRIAGE_CANDIDATES": 500,   # the longest-waiting open threads that are scored per request
+    "TRIAGE_REPEAT_HOURS": 48,
+    "TRIAGE_URGENT_WORDS": [
+        "cancelled", "canceled", "cancel", "stolen", "lost", "charged twice", "double charged",
+        "overcharged", "refund", "no service", "no signal", "outage", "down", "not working",
+        "doesn't work", "broken", "emergency", "urgent", "asap", "stuck", "stranded", "missed",
+        "delayed", "locked out", "hacked", "fraud", "still waiting", "no reply", "no response",
+        "never received", "wrong", "disconnected", "blocked", "ملغي", "ملغية", "ملغاة", "الغاء", "سرق", "مسروق",
+        "ضاع", "مفقود", "خصم مرتين", "استرداد", "لا توجد خدمة", "لا يوجد ارسال", "انقطاع",
+        "طوارئ", "عاجل", "لا يعمل", "معطل", "احتيال"],
+    "TRIAGE_VULNERABLE_WORDS": [
+        "desperate", "scared", "afraid", "hospital", "disabled", "elderly", "pregnant",
+        "homeless", "can't afford", "cannot afford", "suicide", "crying", "alone", "danger",
+        "خائف", "مستشفى", "يائس", "خطر", "مريض"],
+    "TRIAGE_NEGATIVE_WORDS_AR": [
+        "سيء", "سيئ", "سيئة", "اسوا", "زفت", "فاشل", "غاضب", "زعلان", "مشكلة", "مشكله",
+        "تأخير", "متأخر", "ابدا", "للاسف", "مستاء", "احتيال", "نصب", "حرام", "خايس"],
     # Points per reputation event (services/reputation.py DEFAULT_POINTS), e.g. {"answer.upvoted": 8}.
     "REPUTATION_POINTS": {},
     # Ranks as [[threshold, name], ...], lowest first.
@@ -144,6 +169,34 @@ DEFAULTS: dict[str, Any] = {
     "BRIDGE_MAX_MESSAGE_AGE_HOURS": 24 * 7,
     # Let admins aim outbound requests (channel APIs, callbacks) at loopback and private networks.
     "WEBHOOKS_ALLOW_PRIVATE_TARGETS": False,
+    # Outbound webhooks (docs/WEBHOOKS.md): the delivery worker runs as a thread of the server
+    # ("thread") or only as `community webhooks worker` processes ("off").
+    "WEBHOOKS_WORKER": "thread",
+    "WEBHOOKS_WORKER_INTERVAL": 2.0,
+    # Backoff after a failed delivery: doubling from the first delay, capped, with jitter.
+    "WEBHOOKS_RETRY_BASE_SECONDS": 10.0,
+    "WEBHOOKS_RETRY_MAX_SECONDS": 3600.0,
+    # A delivery failing this long is given up (failed); a subscription whose deliveries all
+    # failed this long is disabled and its admins told.
+    "WEBHOOKS_GIVE_UP_HOURS": 24,
+    "WEBHOOKS_TIMEOUT_SECONDS": 10.0,
+    # A delivery left `sending` this long is taken to be from a worker that died mid-send.
+    "WEBHOOKS_SENDING_LEASE_SECONDS": 60,
+    # After a secret is rotated, the old one also signs deliveries this long.
+    "WEBHOOKS_SECRET_GRACE_HOURS": 24,
+    # The event log (the feed GET /api/v1/events, and what deliveries send) is kept this long.
+    "EVENTS_RETENTION_DAYS": 30,
+    # Accounts (services/account_recovery.py, avatars.py): how long a password-reset link and an
+    # email-verification link work; how often one address or client may ask for a reset link,
+    # and one account for another verification link.
+    "PASSWORD_RESET_SECONDS": 60 * 60,
+    "VERIFY_EMAIL_SECONDS": 7 * 24 * 60 * 60,
+    "RATELIMIT_PASSWORD_RESET": "5 per hour",
+    "RATELIMIT_VERIFY_EMAIL": "5 per hour",
+    # Avatar uploads (PNG, JPEG or WebP): largest file, most pixels, and the stored square's side.
+    "AVATAR_MAX_BYTES": 5 * 1024 * 1024,
+    "AVATAR_MAX_PIXELS": 25_000_000,
+    "AVATAR_SIZE": 256,
     # Public base URL used in links sent outside the site (emails, social replies).
     "BASE_URL": "http://127.0.0.1:5000",
 }

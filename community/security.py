@@ -86,6 +86,39 @@ login_failures_by_account = limiter.limit(
     deduct_when=_failed)
 
 
+
+def _reset_target() -> str:
+    """The address a password-reset request names, normalised as the lookup compares it."""
+    email = request.form.get("email") if request.form else None
+    if email is None:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            body = None
+        email = body.get("email") if isinstance(body, dict) else None
+    return "reset-email:" + (email.strip().casefold() if isinstance(email, str) else "")
+
+
+# Reset links: per client address and per address asked about, one count for the page and the
+# API together (an address cannot be mail-bombed, nor many addresses tried from one client).
+password_reset_by_address = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_PASSWORD_RESET"], scope="password-reset-address",
+    methods=["POST"], key_func=lambda: f"reset-address:{get_remote_address()}")
+password_reset_by_email = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_PASSWORD_RESET"], scope="password-reset-email",
+    methods=["POST"], key_func=_reset_target)
+# Guesses at the current password (changing email or password, deleting the account): refused
+# answers count against the log-in limit, per account.
+password_checks = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"], scope="password-check",
+    methods=["POST", "PATCH", "DELETE"], key_func=rate_limit_key,
+    deduct_when=lambda response: response.status_code == 422)
+# Another verification link: per account.
+verification_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_VERIFY_EMAIL"], scope="verify-email",
+    methods=["POST"], key_func=rate_limit_key)
+
+
 def _headers(response: Response) -> Response:
     response.headers.setdefault(
         "Content-Security-Policy",

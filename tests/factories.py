@@ -11,10 +11,12 @@ PASSWORD = "correct horse battery"
 _counter = iter(range(1, 10**9))
 
 
-def make_user(username: str | None = None, role: str = "member", reputation: int | None = None) -> User:
+def make_user(username: str | None = None, role: str = "member", reputation: int | None = None,
+              verified: bool = True) -> User:
+    """A user whose email counts as verified unless `verified=False` (then a link is owed)."""
     n = next(_counter)
     user = accounts.register(username or f"user{n}", f"{username or 'user' + str(n)}@example.com",
-                             PASSWORD, role=role)
+                             PASSWORD, role=role, verified=verified)
     if reputation is not None:
         grant_reputation(user, reputation)
     return user

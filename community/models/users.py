@@ -37,6 +37,17 @@ class User(UserMixin, Timestamped, db.Model):
     # Email for notifications: "immediately", "daily" (a digest) or "never" (models/notifications.py).
     email_notifications: Mapped[str] = mapped_column(String(12), default="daily",
                                                      server_default="daily")
+    # Accounts (issue 17): when the address was proven by a link sent to it (None: not yet, so no
+    # notification email); the profile's own fields; 0 for the generated avatar, else the
+    # number of the uploaded one (models/avatars.py), which also busts caches.
+    email_verified_at: Mapped[datetime | None]
+    display_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    bio_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    location: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    website: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    avatar_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The member deleted their account: the row stays for their posts ("a former member").
+    deleted_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -67,6 +78,10 @@ class User(UserMixin, Timestamped, db.Model):
     def reputation(self) -> int:
         """Reputation as people see it: 1 plus the ledger, never below 1."""
         return max(1, 1 + self.reputation_total)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def is_suspended(self) -> bool:

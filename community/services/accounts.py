@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from community.extensions import db
 from community.models import ApiToken, User
-from community.models.base import MAX_ID, insert_rows
+from community.models.base import MAX_ID, insert_rows, utcnow
 from community.models.users import ROLES, STAFF_ROLES
 from community.services import audit, events, permissions
 from community.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -66,6 +66,21 @@ def _check_password(password: str, username: str) -> None:
                       "That password is one of the most common ones; choose another.")
 
 
+def normalize_email(raw: str) -> str:
+    """A well-formed address in its normal form; Invalid `email.invalid` otherwise."""
+    return _clean_email(raw)
+
+
+def check_new_password(password: str, username: str) -> None:
+    """The rules every new password follows (sign-up, reset, change); raises Invalid."""
+    _check_password(password, username)
+
+
+def find_by_email(email: str) -> User | None:
+    """The account with this address, compared case-blind (MALLORY@ and mallory@ are one)."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
 def is_common_password(password: str) -> bool:
     """One of the passwords people choose most often (zxcvbn's list of leaked passwords), which
     attackers try first."""
@@ -88,6 +103,11 @@ def _is_staff_lookalike(username: str, staff_names: list[str] | None = None) -> 
     return any(looks_like(username, staff_name) for staff_name in staff_names)
 
 
+def is_staff_lookalike(name: str) -> bool:
+    """True when `name` looks like a staff member's name (homoglyphs, case)."""
+    return _is_staff_lookalike(name)
+
+
 def _refuse_staff_lookalike(username: str) -> None:
     if _is_staff_lookalike(username):
         raise Invalid("username", "username.confusable",
@@ -95,8 +115,9 @@ def _refuse_staff_lookalike(username: str) -> None:
 
 
 def register(username: str, email: str, password: str, *, role: str = "member",
-             bio: str = "", locale: str | None = None) -> User:
-    """Create an account. Anyone may call this (sign-up); only the CLI passes a role.
+             bio: str = "", locale: str | None = None, verified: bool = False) -> User:
+    """Create an account. Anyone may call this (sign-up); only the CLI passes a role. Unless
+    `verified` (the CLI, test factories), a link to verify the email is owed after commit.
 
     Raises Invalid for a malformed name, email, password or role, Invalid
     (`username.confusable`) for a look-alike of a staff name, and Conflict when the name or
@@ -115,7 +136,8 @@ def register(username: str, email: str, password: str, *, role: str = "member",
         raise Conflict("email.taken", "An account with that email already exists.", field="email")
     _refuse_staff_lookalike(username)
     user = User(username=username, username_key=key, email=email, role=role, bio=bio.strip(),
-                locale=locale, password_hash=hash_password(password))
+                locale=locale, password_hash=hash_password(password),
+                email_verified_at=utcnow() if verified else None)
     db.session.add(user)
     try:
         db.session.flush()
@@ -124,6 +146,8 @@ def register(username: str, email: str, password: str, *, role: str = "member",
         db.session.rollback()
         raise Conflict("username.taken", "That username or email is taken.", field="username") from None
     events.publish("user.created", user_id=user.id)
+    if not verified:
+        events.publish("account.verification_requested", user_id=user.id)
     db.session.commit()
     return user
 
@@ -163,12 +187,14 @@ def shadow_users(drafts: list[ShadowDraft]) -> list[int]:
     checked = dict.fromkeys(keys, False)
     checked.update(dict.fromkeys(db.session.scalars(
         select(User.username_key).where(User.username_key.in_(keys))), True))
-    rows = []
+    rows, now = [], utcnow()
     for stem, draft in zip(wanted, drafts):
         name = _free_name(stem, draft.suffix, checked)
         checked[username_key(name)] = True
         rows.append({"username": name, "username_key": username_key(name), "email": draft.email,
-                     "role": draft.role, "bio": draft.bio[:500], "password_hash": None})
+                     "role": draft.role, "bio": draft.bio[:500], "password_hash": None,
+                     # Bridge accounts need no verification (no one logs in to them).
+                     "email_verified_at": now})
     user_ids = insert_rows(db.session.connection(), User.__table__, rows)
     for user_id in user_ids:
         events.publish("user.created", user_id=user_id)
@@ -245,8 +271,8 @@ def set_role(actor: User | None, user: User, role: str) -> User:
 
 
 def get_user(user_id: int) -> User:
-    """A user by id; NotFound `user.not_found` otherwise."""
+    """A user by id; NotFound `user.not_found` otherwise (a deleted account too)."""
     user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
-    if user is None:
+    if user is None or user.deleted_at is not None:
         raise NotFound("user.not_found", "No such user.")
     return user

@@ -46,6 +46,12 @@ EVENT_NAMES = frozenset({
     "comment.restored", "thread.hidden", "thread.restored", "thread.locked", "thread.unlocked",
     "thread.closed", "thread.reopened", "thread.merged", "post.held", "post.approved",
     "post.rejected", "user.suspended", "user.unsuspended",
+    # The triage queue (services/triage/): a thread entered or left it, was claimed or released.
+    "triage.changed",
+    # Accounts (services/account_recovery.py): the mailer sends the link each one calls for.
+    "account.reset_requested", "account.verification_requested",
+    # Outbound webhooks (services/webhooks.py): deliveries were written; wake their worker.
+    "webhooks.queued",
 })
 
 # The events about one thread (their data has its `thread_id`): what search and cached pages follow.

@@ -1,7 +1,7 @@
 """A durable outbox: messages owed to another system, kept as rows and sent exactly once.
 
 Any table with `id`, `state`, `attempts`, `next_attempt_at` and `claimed_at` columns works: the
-bridge's replies to customers today, outbound webhooks next. A row is claimed (`pending` →
+bridge's replies to customers and outbound webhook deliveries. A row is claimed (`pending` →
 `sending`, attempts + 1) by compare-and-set and committed *before* it is sent, so a crash
 mid-send leaves a `sending` row behind instead of a silent gap; rows past their lease are handed
 to the caller to settle (ask the other side, send again, or hold for staff). Sends go in
@@ -33,17 +33,20 @@ def backoff(attempts: int, base: float, cap: float, retry_after: float | None = 
 @dataclass(frozen=True)
 class Outbox:
     """The rows of `model` owed to another system. `ready()` narrows which due rows may be
-    claimed now (a reply waits while its channel is turned off)."""
+    claimed now (a reply waits while its channel is turned off). Due rows are claimed oldest
+    due first, or in id order with `by_id` (webhooks: each subscription's in event order)."""
 
     model: type
     ready: Callable[[], ColumnElement[bool]] = lambda: true()
+    by_id: bool = False
 
     def claim(self, limit: int) -> list[int]:
         """Mark up to `limit` due rows as ours (`sending`); safe with several workers at once."""
         model, now = self.model, utcnow()
         query = (select(model.id)
                  .where(model.state == "pending", model.next_attempt_at <= now, self.ready())
-                 .order_by(model.next_attempt_at, model.id).limit(limit))
+                 .order_by(*((model.id,) if self.by_id else (model.next_attempt_at, model.id)))
+                 .limit(limit))
         if db.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         due = db.session.scalars(query).all()

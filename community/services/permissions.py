@@ -201,6 +201,10 @@ RULES: dict[str, Rule] = {
     "thread.follow": _follow,
     "notifications.read": _logged_in,
     "account.sessions": _logged_in,
+    # Accounts (issue 17): email, password, notification choices and verification links even
+    # while suspended; the public profile (bio, website, avatar) only as an active member.
+    "account.edit": _logged_in,
+    "profile.edit": _create_thread,
     "bridge.view": _staff,
     "bridge.operate": _staff,
     "bridge.manage": _manage_users,
@@ -211,6 +215,10 @@ RULES: dict[str, Rule] = {
     "moderation.act": _moderator,
     "user.suspend": _suspend,
     "audit.read": _moderator,
+    "triage.read": _staff,
+    "triage.claim": _staff,
+    "webhooks.manage": _manage_users,
+    "events.read": _manage_users,
 }
 
 

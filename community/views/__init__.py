@@ -13,6 +13,9 @@ from community.views import auth, bridge, formatting, notifications, search, thr
 from community.views import audit, moderation_threads
 from community.views import moderation
 from community.views import held
+from community.views import triage
+from community.views import settings
+from community.views import webhooks
 from community.views.api import bp as api_bp
 
 # HTTP status → stable error code for failures raised by Flask or Werkzeug themselves.
@@ -49,6 +52,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(held.bp)
+    app.register_blueprint(triage.bp)
+    app.register_blueprint(settings.bp)
+    app.register_blueprint(webhooks.bp)
     formatting.init_app(app)
     notifications.init_app(app)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField,
                      RadioField, SelectField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
@@ -130,3 +131,57 @@ class ModerationForm(FlaskForm):
     outcome = StringField(validators=[Optional()])
     note = TextAreaField("Note", validators=[Optional()])
     hide = BooleanField("Hide it too")
+
+
+# ---- accounts (views/settings.py): reset, profile, account, avatar -----------------------------
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()],
+                       description="The address of your account.")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired()],
+                             description="At least 8 characters.")
+    confirm = PasswordField("Repeat new password", validators=[
+        DataRequired(), EqualTo("password", message="The passwords differ.")])
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField("Display name", validators=[Optional()],
+                               description="Shown on your profile; up to 64 characters.")
+    bio = TextAreaField("About you", validators=[Optional()],
+                        description="Markdown works; up to 2,000 characters.")
+    location = StringField("Location", validators=[Optional()])
+    website = StringField("Website", validators=[Optional()],
+                          description="An address starting with https://.")
+
+
+class AccountForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()],
+                       description="A new address stays unverified until you open the link "
+                                   "we send to it.")
+    password = PasswordField("New password", validators=[Optional()],
+                             description="Leave empty to keep your password.")
+    confirm = PasswordField("Repeat new password", validators=[
+        EqualTo("password", message="The passwords differ.")])
+    current_password = PasswordField("Current password", validators=[Optional()],
+                                     description="Needed to change your email or password.")
+
+
+class EmailModeForm(FlaskForm):
+    email_notifications = RadioField("Email me about notifications",
+                                     validators=[InputRequired()],
+                                     choices=["immediately", "daily", "never"])
+
+
+class AvatarForm(FlaskForm):
+    avatar = FileField("Upload a picture", validators=[FileRequired("Choose an image.")],
+                       description="PNG, JPEG or WebP; we crop it to a square.")
+
+
+class DeleteAccountForm(FlaskForm):
+    # Not `password`: the settings page also has the account form's new-password field.
+    delete_password = PasswordField("Your password", validators=[DataRequired()],
+                             description="Your questions and answers stay, shown as by "
+                                         "“a former member”; everything else about you goes.")

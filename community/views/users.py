@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request
 from flask_login import login_required
 
 from community.security import current_actor
-from community.services import accounts, permissions, reputation, threads
+from community.services import accounts, avatars, permissions, reputation, threads
 from community.services.errors import Invalid
 from community.services.links import user_url
 from community.services.moderation import suspensions
@@ -61,6 +61,22 @@ def unsuspend(user_id: int):
     suspensions.unsuspend(actor, user)
     flash(f"{user.username} is no longer suspended.")
     return redirect(user_url(user))
+
+
+# Generated pictures are our own SVG: even opened on its own, it may run nothing and load nothing.
+AVATAR_CSP = "default-src 'none'; sandbox"
+
+
+@bp.get("/users/<int:user_id>/avatar")
+def avatar(user_id: int):
+    """A user's picture: the uploaded one (re-encoded WebP) or the generated SVG."""
+    data, content_type = avatars.image_for(accounts.get_user(user_id))
+    versioned = request.args.get("v") is not None
+    return data, 200, {
+        "Content-Type": content_type, "Content-Security-Policy": AVATAR_CSP,
+        "Content-Disposition": "inline; filename=avatar" + (".svg" if "svg" in content_type
+                                                              else ".webp"),
+        "Cache-Control": "public, max-age=86400" if versioned else "public, max-age=300"}
 
 
 PERIODS = {"week": "This week", "month": "This month", "all": "All time"}

@@ -21,7 +21,7 @@ from community.models import Comment, Post, Thread
 from community.services import events, live, notifications, permissions
 from community.services.links import outside_request, thread_url, user_url
 from community.views.api import schemas
-from community.workers import live_moderation
+from community.workers import live_moderation, live_triage
 from community.workers.worker import Worker, running
 
 NAME = "realtime"
@@ -158,6 +158,8 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], Iterable[Emit]]] = {
     "inbound.received": lambda data: [(live.TRIAGE, "inbound.received", dict(data))],
     # Hidden and restored content, the moderation queue.
     **live_moderation.BUILDERS,
+    # The staff triage queue: entered, left, claimed, released.
+    **live_triage.BUILDERS,
 }
 
 

@@ -14,6 +14,7 @@ from community.extensions import db
 from community.models import ExternalIdentity, Notification, User
 from community.services import bridge, events, notifications
 from community.services.links import outside_request
+from community.workers import account_mail
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ def send_link_notice(identity_id: int) -> None:
 SENDS = {
     "notification.created": lambda data: send_one(data["notification_id"]),
     "identity.linked": lambda data: send_link_notice(data["identity_id"]),
+    "account.reset_requested": lambda data: account_mail.send_reset(data["user_id"]),
+    "account.verification_requested":
+        lambda data: account_mail.send_verification(data["user_id"]),
 }
 
 

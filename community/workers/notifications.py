@@ -23,7 +23,8 @@ from community.workers.worker import Worker, running
 
 RECORDER = "notifications"
 MAILER = "mailer"
-EVENTS = ("notification.owed", "notification.created", "identity.linked")
+EVENTS = ("notification.owed", "notification.created", "identity.linked",
+          "account.reset_requested", "account.verification_requested")
 
 
 def subscriber(app: Flask, workers: dict[str, Worker]) -> events.Subscriber:

@@ -197,6 +197,26 @@
       bar.hidden = false;
     };
   }
+  // ---- the triage queue: claims and items that left change in place; new ones offer a reload
+
+  function triageUpdates(bar) {
+    return function (name, data) {
+      var item = $("[data-triage-thread='" + data.thread_id + "']");
+      if (name === "triage.left") { if (item) { item.classList.add("triage-left"); item.setAttribute("aria-disabled", "true"); } return; }
+      if (name === "triage.claimed" || name === "triage.released") {
+        var note = item ? $("[data-triage-claim]", item) : null;
+        if (note) { note.textContent = data.claimed_by ? "Claimed by " + data.claimed_by.username + "." : "Not claimed."; }
+        return;
+      }
+      if (item) { return; }
+      bar.textContent = "";
+      var link = document.createElement("a");
+      link.href = location.pathname + location.search;
+      link.textContent = "New in the queue: " + data.title + " (show)";
+      bar.appendChild(link);
+      bar.hidden = false;
+    };
+  }
   THREAD_HANDLERS["answer.unendorsed"] = THREAD_HANDLERS["answer.endorsed"];
 
   // After a reconnect: take what we missed from the page as the server draws it now (answers
@@ -258,7 +278,8 @@
     var bar = $("[data-live-lists]");
     var bell = $("[data-notifications]");
     var queue = $("[data-live-queue]");
-    if (!head && !bar && !bell && !queue) { return; }
+    var triage = $("[data-live-triage]");
+    if (!head && !bar && !bell && !queue && !triage) { return; }
     var threadId = head ? parseInt(head.dataset.threadId, 10) : null;
     var socket = window.io({ reconnectionDelayMax: 10000 });
     var connectedBefore = false;
@@ -270,6 +291,7 @@
       if (threadId) { socket.emit("join", { thread: threadId }); }
       if (bar) { socket.emit("join", { room: "lists" }); }
       if (queue) { socket.emit("join", { room: "moderation" }); }
+      if (triage) { socket.emit("join", { room: "triage" }); }
       if (connectedBefore && threadId) { catchUpThread(threadId); }
       connectedBefore = true;
       document.documentElement.dataset.live = "connected";
@@ -289,6 +311,12 @@
       var onQueue = queueUpdates(queue);
       ["post.flagged", "flag.resolved"].forEach(function (name) {
         socket.on(name, function (data) { onQueue(name, data); });
+      });
+    }
+    if (triage) {
+      var onTriage = triageUpdates(triage);
+      ["triage.entered", "triage.left", "triage.claimed", "triage.released"].forEach(function (name) {
+        socket.on(name, function (data) { onTriage(name, data); });
       });
     }
   }

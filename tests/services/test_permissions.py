@@ -95,6 +95,22 @@ MATRIX["restore"] = _row(LOGIN, HIDDEN_POST, HIDDEN_POST, HIDDEN_POST, HIDDEN_PO
                          OK)
 # Flags are read by staff (the queue) and decided by moderators.
 MATRIX["resolve"] = _row(LOGIN, NOT_STAFF, NOT_STAFF, NOT_STAFF, SUSPENDED, NOT_MOD, OK, OK)
+# Admins manage outbound webhooks and read the event feed (services/webhooks.py).
+NOT_ADMIN = (403, "user.not_admin")
+WEBHOOK_ACTIONS = ("webhooks_manage", "events_read")
+ACTIONS += WEBHOOK_ACTIONS
+MATRIX.update({action: _row(LOGIN, NOT_ADMIN, NOT_ADMIN, NOT_ADMIN, SUSPENDED, NOT_ADMIN,
+                            NOT_ADMIN, OK) for action in WEBHOOK_ACTIONS})
+# The staff triage queue (services/triage/): staff, moderators and admins read it and claim.
+TRIAGE_ACTIONS = ("triage_read", "triage_claim")
+ACTIONS += TRIAGE_ACTIONS
+MATRIX.update({action: _row(LOGIN, NOT_STAFF, NOT_STAFF, NOT_STAFF, SUSPENDED, OK, OK, OK)
+               for action in TRIAGE_ACTIONS})
+# Everyone edits their own account (PATCH /api/v1/me, services/profiles.py): notification email
+# even while suspended (account.edit), the public profile only as an active member (profile.edit).
+ACTIONS += ("edit_account", "edit_profile")
+MATRIX["edit_account"] = _row(LOGIN, OK, OK, OK, OK, OK, OK, OK)
+MATRIX["edit_profile"] = _row(LOGIN, OK, OK, OK, SUSPENDED, OK, OK, OK)
 # On a locked thread only moderators and admins may still reply (DESIGN.md: moderators lock).
 LOCKED_MATRIX = {
     action: _row(LOGIN, LOCKED, LOCKED, LOCKED, SUSPENDED, LOCKED, OK, OK)
@@ -220,6 +236,13 @@ def request_for(action: str, world: World) -> tuple[str, str, dict | None]:
         "restore": ("POST", f"/api/v1/posts/{answer.id}/restore", None),
         "resolve": ("POST", f"/api/v1/moderation/flags/{_first_flag_id()}/resolve",
                     {"outcome": "dismissed"}),
+        "webhooks_manage": ("POST", "/api/v1/webhooks",
+                            {"url": "http://127.0.0.1:9/hooks", "events": ["*"]}),
+        "events_read": ("GET", "/api/v1/events", None),
+        "triage_read": ("GET", "/api/v1/staff/triage", None),
+        "triage_claim": ("POST", f"/api/v1/staff/triage/{thread.id}/claim", None),
+        "edit_account": ("PATCH", "/api/v1/me", {"email_notifications": "never"}),
+        "edit_profile": ("PATCH", "/api/v1/me", {"location": "Lisbon"}),
     }[action]
 
 
@@ -273,12 +296,25 @@ def check_effect(action: str, world: World, data: dict) -> None:
                 "hide": data.get("hidden") == {"reason": "Spam"},
                 "restore": data.get("hidden", "absent") is None,
                 "resolve": data.get("outcome") == "dismissed"}[action], data
+    elif action == "triage_claim":
+        assert data["claimed_by"]["id"] == actor.id, data
+    elif action == "triage_read":
+        assert data["next_cursor"] is None and isinstance(data["items"], list), data
+    elif action == "webhooks_manage":
+        assert data["url"] == "http://127.0.0.1:9/hooks" and data["secret"]
+    elif action == "events_read":
+        assert [item["type"] for item in data["items"]] == ["thread.created", "answer.created"]
+    elif action in ("edit_account", "edit_profile"):
+        assert data["id"] == actor.id
+        assert (data["email_notifications"] == "never" if action == "edit_account"
+                else data["location"] == "Lisbon"), data
     elif action in ("upvote", "downvote"):
         value = 1 if action == "upvote" else -1
         assert (data["post_id"], data["value"], data["score"]) == (answer.id, value, value)
 
 
-SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201, "flag": 201}
+SUCCESS_STATUS = {"ask": 201, "answer": 201, "comment": 201, "flag": 201, "triage_claim": 201,
+                  "webhooks_manage": 201}
 
 
 @pytest.mark.parametrize("action, role, locked, expected", CASES)

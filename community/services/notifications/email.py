@@ -64,11 +64,13 @@ def unsubscribe(token: str) -> User:
 
 
 def claim_for_email(notification_id: int) -> Notification | None:
-    """Take an unread, un-emailed notification of a user who wants email immediately, marking
+    """Take an unread, un-emailed notification of a user who wants email immediately (and
+    whose address is verified: until then, no notification email), marking
     it emailed (compare-and-set, so two processes never both send it); None if there is none."""
     item = get(notification_id)
     if (item is None or item.read_at is not None or item.emailed_at is not None
-            or item.user.email_notifications != "immediately" or not _still_visible(item)):
+            or item.user.email_notifications != "immediately"
+            or item.user.email_verified_at is None or not _still_visible(item)):
         return None
     claimed = db.session.execute(
         update(Notification).where(Notification.id == item.id, Notification.emailed_at.is_(None))
@@ -96,7 +98,8 @@ def claim_digests(now: datetime | None = None) -> list[tuple[User, list[Notifica
     now = now or utcnow()
     user_ids = list(db.session.scalars(
         select(Notification.user_id).join(User, User.id == Notification.user_id)
-        .where(User.email_notifications == "daily", Notification.read_at.is_(None),
+        .where(User.email_notifications == "daily", User.email_verified_at.is_not(None),
+               Notification.read_at.is_(None),
                Notification.emailed_at.is_(None)).distinct()))
     batches = []
     for user_id in sorted(user_ids):

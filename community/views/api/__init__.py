@@ -9,5 +9,8 @@ from community.views.api import audit, moderation_threads  # noqa: F401
 
 from community.views.api import moderation, openapi_moderation  # noqa: F401
 from community.views.api import openapi_trust  # noqa: F401
+from community.views.api import openapi_triage, triage  # noqa: F401
+from community.views.api import me, openapi_accounts  # noqa: F401
+from community.views.api import openapi_webhooks, webhooks  # noqa: F401
 
 __all__ = ["bp"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from community.services import answers, bridge, reputation, visibility
 from community.services.reputation import rank_for
-from community.services.links import thread_url, user_url
+from community.services.links import link, thread_url, user_url
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -25,12 +25,18 @@ def profile(user) -> dict[str, Any]:
             "badges": [{"name": badge.name, "description": badge.description,
                         "awarded_at": timestamp(at)} for badge, at in reputation.badges_of(user)],
             "bio": user.bio, "created_at": timestamp(user.created_at),
-            "url": user_url(user, external=True)}
+            "url": user_url(user, external=True),
+            "display_name": user.display_name, "bio_html": user.bio_html,
+            "location": user.location, "website": user.website,
+            "avatar_url": link("users.avatar", user_id=user.id, v=user.avatar_version or 0,
+                               external=True)}
 
 
 def own_profile(user) -> dict[str, Any]:
-    """What a user sees of themselves: their profile plus their email."""
-    return {**profile(user), "email": user.email}
+    """What a user sees of themselves: their profile plus their email and its state."""
+    return {**profile(user), "email": user.email,
+            "email_verified": user.email_verified_at is not None,
+            "email_notifications": user.email_notifications}
 
 
 def thread(item) -> dict[str, Any]:
