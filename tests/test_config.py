@@ -6,6 +6,16 @@ import os
 import pytest
 
 from community import create_app
+from community.extensions import socketio
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_session_apps_socket_server():
+    """create_app binds the one Flask-SocketIO extension to each new app: give the session app
+    its Socket.IO server back, or live tests later in this process lose their clients."""
+    server = socketio.server
+    yield
+    socketio.server = server
 
 
 def test_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
