@@ -10,6 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Optional
 
+from community.services.errors import Invalid
+
 
 def field_error(form: FlaskForm, exc) -> None:
     """Show a service's Invalid/Conflict error beside the field it names, or above the form."""
@@ -73,6 +75,18 @@ class VoteForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that only needs a CSRF token: log out, endorse, unaccept."""
+
+
+def checked(form: FlaskForm | None = None) -> FlaskForm:
+    """The posted form (an ActionForm when none is given) once it validates; Invalid otherwise,
+    named after its first field in error (a button's only field is its CSRF token)."""
+    form = form if form is not None else ActionForm()
+    if not form.validate_on_submit():
+        field = next(iter(form.errors), "csrf_token")
+        if field == "csrf_token":
+            raise Invalid(field, "csrf.invalid", "The form expired; reload and try again.")
+        raise Invalid(field, f"{field}.invalid", "Check the form and try again.")
+    return form
 
 
 class ThreadModerationForm(FlaskForm):

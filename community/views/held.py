@@ -8,9 +8,8 @@ from flask_login import login_required
 
 from community.security import current_actor
 from community.services import permissions
-from community.services.errors import Invalid
 from community.services.moderation import held
-from community.views.forms import ActionForm
+from community.views.forms import ActionForm, checked
 
 bp = Blueprint("held", __name__)
 
@@ -30,8 +29,7 @@ def index():
 def _decide(post_id: int, decide) -> object:
     actor = current_actor()
     post = held.get_held(actor, post_id)
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     decide(actor, post)
     return redirect(url_for("held.index"))
 

@@ -7,20 +7,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_required
 
 from community.security import current_actor
-from community.services.errors import Invalid
 from community.services.links import thread_url
 from community.services import permissions
 from community.services.moderation import flags, hiding, queue
-from community.views.forms import FlagForm, ModerationForm
+from community.views.forms import FlagForm, ModerationForm, checked
 
 bp = Blueprint("moderation", __name__)
-
-
-def _valid(form):
-    if not form.validate_on_submit():
-        field = next(iter(form.errors), "form")
-        raise Invalid(field, f"{field}.invalid", "Check the form and try again.")
-    return form
 
 
 def _back_to(target):
@@ -47,7 +39,7 @@ def index():
 def resolve(flag_id: int):
     actor = current_actor()
     item = flags.get_flag(actor, flag_id)
-    form = _valid(ModerationForm())
+    form = checked(ModerationForm())
     # The queue's buttons: "agreed", "agreed+hide" or "dismissed".
     outcome, _, hide = (form.outcome.data or "").partition("+")
     flags.resolve(actor, item, outcome, form.note.data, hide == "hide" or bool(form.hide.data))
@@ -58,7 +50,7 @@ def resolve(flag_id: int):
 def _flag(kind: str, target_id: int):
     actor = current_actor()
     target = hiding.get_target(actor, kind, target_id)
-    form = _valid(FlagForm())
+    form = checked(FlagForm())
     flags.flag(actor, target, form.reason.data, form.detail.data, form.duplicate_of.data)
     flash("Thanks: moderators will look at it.", "success")
     return _back_to(target)
@@ -79,7 +71,7 @@ def flag_comment(comment_id: int):
 def _moderate(kind: str, target_id: int, restore: bool):
     actor = current_actor()
     target = hiding.get_target(actor, kind, target_id)
-    form = _valid(ModerationForm())
+    form = checked(ModerationForm())
     done = (hiding.restore(actor, target, form.reason.data or "") if restore
             else hiding.hide(actor, target, form.reason.data))
     return _back_to(done)

@@ -9,16 +9,13 @@ from flask_login import login_required
 from community.security import current_actor
 from community.services.errors import Invalid
 from community.services.moderation import threads as moderation
-from community.views.forms import ThreadModerationForm
+from community.views.forms import ThreadModerationForm, checked
 
 bp = Blueprint("moderation_threads", __name__)
 
 
 def _form(needs: str | None = None) -> ThreadModerationForm:
-    form = ThreadModerationForm()
-    if not form.validate_on_submit():
-        field = next(iter(form.errors), "form")
-        raise Invalid(field, f"{field}.invalid", "Check the form and try again.")
+    form = checked(ThreadModerationForm())
     if needs and getattr(form, needs).data is None:
         raise Invalid(needs, f"{needs}.required", "Give a thread number.")
     return form

@@ -13,7 +13,8 @@ from community.security import current_actor, rate_limit_key
 from community.services import notifications, threads
 from community.services.errors import Invalid
 from community.services.links import thread_url
-from community.views.forms import ActionForm, NotificationSettingsForm, field_error
+from community.views.forms import (ActionForm, NotificationSettingsForm, checked,
+                                   field_error)
 
 bp = Blueprint("notifications", __name__)
 
@@ -37,8 +38,7 @@ def index():
 @bp.post("/notifications/read")
 @login_required
 def read_all():
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     count = notifications.mark_all_read(current_actor())
     flash(f"Marked {count} notification{'s' if count != 1 else ''} read.", "info")
     return redirect(url_for(".index"))
@@ -47,8 +47,7 @@ def read_all():
 @bp.post("/notifications/<int:notification_id>/read")
 @login_required
 def read(notification_id: int):
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     item = notifications.mark_read(current_actor(), notification_id)
     if request.form.get("open"):
         return redirect(notifications.target_url(item))
@@ -90,8 +89,7 @@ def unsubscribe(token: str):
 def follow(thread_id: int):
     actor = current_actor()
     thread = threads.get_thread(actor, thread_id)
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     if request.form.get("follow") == "0":
         notifications.unfollow(actor, thread)
     else:

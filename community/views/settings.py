@@ -13,7 +13,7 @@ from community.services import account_recovery, avatars, leaving, profiles
 from community.services.errors import Conflict, Invalid
 from community.views.forms import (AccountForm, ActionForm, AvatarForm, DeleteAccountForm,
                                    EmailModeForm, ProfileForm, ResetPasswordForm,
-                                   ResetRequestForm, field_error)
+                                   ResetRequestForm, checked, field_error)
 
 bp = Blueprint("settings", __name__)
 
@@ -110,8 +110,7 @@ def avatar():
 @bp.post("/settings/avatar/remove")
 @login_required
 def remove_avatar():
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     avatars.remove_upload(current_actor())
     flash("Your picture is removed; the generated one is back.", "success")
     return redirect(url_for("settings.index"))
@@ -146,8 +145,7 @@ def delete_account():
 @login_required
 @verification_limit
 def resend_verification():
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     account_recovery.request_verification(current_actor())
     flash(f"We sent a new link to {current_user.email}.", "success")
     return redirect(request.referrer if _local(request.referrer) else url_for("settings.index"))

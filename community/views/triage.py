@@ -8,8 +8,7 @@ from flask_login import login_required
 
 from community.security import current_actor
 from community.services import triage
-from community.services.errors import Invalid
-from community.views.forms import ActionForm
+from community.views.forms import ActionForm, checked
 
 bp = Blueprint("triage", __name__)
 FILTERS = ("channel", "tag", "claimed")
@@ -29,15 +28,10 @@ def index():
                            channels=current_app.config["TRIAGE_EXPECTATIONS"])
 
 
-def _checked_form() -> None:
-    if not ActionForm().validate_on_submit():
-        raise Invalid("form", "form.invalid", "The form expired; reload and try again.")
-
-
 @bp.post("/staff/triage/<int:thread_id>/claim")
 @login_required
 def claim(thread_id: int):
-    _checked_form()
+    checked()
     triage.claim(current_actor(), thread_id)
     flash("Claimed: the others see that you are on it.", "success")
     return redirect(url_for("triage.index", _anchor=f"triage-{thread_id}"))
@@ -46,7 +40,7 @@ def claim(thread_id: int):
 @bp.post("/staff/triage/<int:thread_id>/release")
 @login_required
 def release(thread_id: int):
-    _checked_form()
+    checked()
     triage.release(current_actor(), thread_id)
     flash("Released.", "success")
     return redirect(url_for("triage.index", _anchor=f"triage-{thread_id}"))

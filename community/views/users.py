@@ -10,7 +10,7 @@ from community.services import accounts, avatars, permissions, reputation, threa
 from community.services.errors import Invalid
 from community.services.links import user_url
 from community.services.moderation import suspensions
-from community.views.forms import ActionForm, SuspendForm, field_error
+from community.views.forms import SuspendForm, checked, field_error
 
 bp = Blueprint("users", __name__)
 
@@ -56,8 +56,7 @@ def suspend(user_id: int):
 @login_required
 def unsuspend(user_id: int):
     actor, user = current_actor(), accounts.get_user(user_id)
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
+    checked()
     suspensions.unsuspend(actor, user)
     flash(f"{user.username} is no longer suspended.")
     return redirect(user_url(user))

@@ -8,14 +8,9 @@ from flask_login import login_required
 from community.security import current_actor
 from community.services import webhooks
 from community.services.errors import Invalid
-from community.views.forms import ActionForm
+from community.views.forms import checked
 
 bp = Blueprint("webhooks", __name__)
-
-
-def _checked() -> None:
-    if not ActionForm().validate_on_submit():
-        raise Invalid("csrf_token", "csrf.invalid", "The form expired; reload and try again.")
 
 
 @bp.get("/staff/webhooks")
@@ -31,7 +26,7 @@ def index():
 def create():
     actor = current_actor()
     webhooks.require_manager(actor)
-    _checked()
+    checked()
     wanted = request.form.getlist("events")
     try:
         item = webhooks.create(actor, request.form.get("url", ""), wanted,
@@ -59,7 +54,7 @@ def act(subscription_id: int, action: str):
     """enable, disable, rotate, ping, delete, or redeliver (with a delivery_id)."""
     actor = current_actor()
     item = webhooks.get(actor, subscription_id)
-    _checked()
+    checked()
     if action in ("enable", "disable"):
         webhooks.change(actor, item, {"enabled": action == "enable"})
         flash(f"Subscription {action}d.")

@@ -159,6 +159,9 @@ def test_reject_keeps_it_hidden_with_the_reason(client, users, token_for, new_ac
     spammer = make_user("spammer")
     created = ask(client, token_for(spammer)).get_json()
     post_id = created["question"]["id"]
+    too_long = client.post(f"/api/v1/moderation/held/{post_id}/reject",
+                           headers=token_for(users.moderator), json={"reason": "x" * 501})
+    assert_error(too_long, 422, "reason.too_long", "reason")  # as for every moderator reason
 
     rejected = client.post(f"/api/v1/moderation/held/{post_id}/reject",
                            headers=token_for(users.moderator), json={"reason": "Casino spam"})

@@ -17,8 +17,9 @@ from community.extensions import db
 from community.models import Post, Thread, User
 from community.models.base import MAX_ID
 from community.services import audit, events, permissions, reputation
-from community.services.errors import Conflict, Invalid, NotFound
+from community.services.errors import Conflict, NotFound
 from community.services.moderation import spam
+from community.services.moderation.reasons import optional_reason
 from community.services.pagination import Page, decode_cursor, encode_cursor
 
 REJECTED_REASON = "Rejected by a moderator as spam."
@@ -95,9 +96,7 @@ def reject(actor: User, post: Post, reason: str | None = None) -> Post:
     permissions.require(actor, "moderation.act", post)
     if not is_held(post):
         raise Conflict("post.not_held", "This post is not held for review.")
-    reason = " ".join((reason or "").split()) or REJECTED_REASON
-    if len(reason) > 1000:
-        raise Invalid("reason", "reason.too_long", "At most 1000 characters.")
+    reason = optional_reason(reason) or REJECTED_REASON
     post.is_pending, post.hidden_reason = False, reason
     if post.is_question:
         post.thread.hidden_reason = reason

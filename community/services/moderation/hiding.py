@@ -19,7 +19,7 @@ from community.models import Comment, Post, Thread, User
 from community.models.base import MAX_ID
 from community.services import audit, events, permissions, reputation, visibility
 from community.services.errors import Conflict, NotFound
-from community.services.moderation.reasons import REASON_MAX, optional_reason, required_reason
+from community.services.moderation.reasons import optional_reason, required_reason
 
 # Why content hidden by members' flags (flags.py) is hidden; dismissing those flags restores it.
 AUTO_HIDE_REASON = "Hidden automatically after several members flagged it; pending review."
@@ -163,7 +163,7 @@ def restore(actor: User, target: Target, reason: Any = "") -> Target:
     if isinstance(question, Post) and question.is_pending:
         raise Conflict("post.held", "This post is held for review: approve or reject it in "
                                     "the held posts instead.")
-    text = optional_reason(reason)[:REASON_MAX]
+    text = optional_reason(reason)
     apply_restore(actor, target, text)
     db.session.commit()
     return effective(target)

@@ -12,8 +12,12 @@ REASON_MAX = 500
 
 
 def optional_reason(raw: Any) -> str:
-    """The reason as one line of text, "" when none was given (or not as text)."""
-    return " ".join(clean_text(raw).split()) if isinstance(raw, str) else ""
+    """The reason as one line of text, "" when none was given (or not as text); Invalid
+    `reason.too_long` past REASON_MAX."""
+    reason = " ".join(clean_text(raw).split()) if isinstance(raw, str) else ""
+    if len(reason) > REASON_MAX:
+        raise Invalid("reason", "reason.too_long", f"A reason is at most {REASON_MAX} characters.")
+    return reason
 
 
 def required_reason(raw: Any) -> str:
@@ -21,6 +25,4 @@ def required_reason(raw: Any) -> str:
     reason = optional_reason(raw)
     if not reason:
         raise Invalid("reason", "reason.required", "Say why (the people concerned see it).")
-    if len(reason) > REASON_MAX:
-        raise Invalid("reason", "reason.too_long", f"A reason is at most {REASON_MAX} characters.")
     return reason
